@@ -1,0 +1,87 @@
+/*
+ * sketch: a mergeable quantile sketch with relative-error guarantees
+ * (DDSketch, Masson, Rim & Lee, VLDB 2019).
+ *
+ * A positive value x falls into bucket i = ceil(log_gamma(x)) with
+ * gamma = (1 + a) / (1 - a); every value in a bucket is within relative
+ * error a of the bucket's representative 2 * gamma^i / (gamma + 1). Counts
+ * are weights (doubles) so sampled traffic can be re-weighted. Values at or
+ * below RS_SKETCH_MIN_VALUE (including 0, common for CLS) go to a zero bucket.
+ *
+ * Buckets are kept in one dense array covering [min index, max index] and
+ * grown on demand; at most RS_SKETCH_MAX_BINS buckets are kept: beyond that
+ * the lowest buckets are collapsed into one (counted), which keeps memory
+ * bounded under any input while leaving the upper quantiles that matter for
+ * performance exact to a.
+ *
+ * Merging two sketches of the same accuracy adds bucket counts, so the merge
+ * of sketches equals the sketch of the union. The serialized form is compact
+ * (varint bucket runs), versioned and validated on read.
+ */
+#ifndef RS_SKETCH_H
+#define RS_SKETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RS_SKETCH_DEFAULT_ACCURACY 0.01
+#define RS_SKETCH_MAX_BINS         2048
+#define RS_SKETCH_MIN_VALUE        1e-9
+
+typedef struct rs_sketch_s rs_sketch_t;
+
+/** @brief New empty sketch. @returns NULL if \p relative_accuracy is not in
+ *         (0, 1) or on allocation failure. Caller frees with
+ *         rs_sketch_destroy(). */
+rs_sketch_t *rs_sketch_new(double relative_accuracy);
+void rs_sketch_destroy(rs_sketch_t *sk);
+
+/** @brief Empties the sketch, keeping its allocation for reuse. */
+void rs_sketch_reset(rs_sketch_t *sk);
+
+/** @brief Adds \p value with \p weight.
+ *  @returns 0, or -1 if value is negative/not finite or weight <= 0 /
+ *           not finite (nothing is added). */
+int rs_sketch_add(rs_sketch_t *sk, double value, double weight);
+
+/** @brief Adds all of \p src into \p dst.
+ *  @returns 0, or -1 if their accuracies differ. */
+int rs_sketch_merge(rs_sketch_t *dst, const rs_sketch_t *src);
+
+double rs_sketch_count(const rs_sketch_t *sk); /**< total weight */
+double rs_sketch_sum(const rs_sketch_t *sk);   /**< weighted sum */
+double rs_sketch_min(const rs_sketch_t *sk);   /**< exact; NAN if empty */
+double rs_sketch_max(const rs_sketch_t *sk);   /**< exact; NAN if empty */
+double rs_sketch_accuracy(const rs_sketch_t *sk);
+/** @brief How many values were folded into the lowest bucket by the bin
+ *         cap (their weight). */
+double rs_sketch_collapsed(const rs_sketch_t *sk);
+
+/**
+ * @brief The q-quantile (0 <= q <= 1): the value of rank q * (count - 1) in
+ *        weight order, within relative accuracy of the exact value, clamped to
+ *        [min, max]. q = 0 and q = 1 give the exact min and max.
+ * @returns 0, or -1 if the sketch is empty or q is outside [0, 1].
+ */
+int rs_sketch_quantile(const rs_sketch_t *sk, double q, double *out);
+
+/**
+ * @brief Serializes into \p buf of \p size bytes.
+ * @returns the number of bytes the encoding needs; it was written only if
+ *          that is <= size (call with size 0 to learn the length).
+ */
+size_t rs_sketch_serialize(const rs_sketch_t *sk, void *buf, size_t size);
+
+/** @brief Parses a serialized sketch. @returns a new sketch (caller destroys)
+ *         or NULL with a reason in errstr. */
+rs_sketch_t *rs_sketch_deserialize(const void *buf, size_t len, char *errstr,
+                                   size_t errstr_size);
+
+/** @brief 1 if both hold the same accuracy, buckets, counts, sum, min, max
+ *         (counts compared with relative tolerance \p rel_tol). */
+int rs_sketch_equal(const rs_sketch_t *a, const rs_sketch_t *b, double rel_tol);
+
+/** @brief Bytes of heap this sketch holds (for memory accounting). */
+size_t rs_sketch_memory(const rs_sketch_t *sk);
+
+#endif
