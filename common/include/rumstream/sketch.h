@@ -27,12 +27,14 @@
 #define RS_SKETCH_DEFAULT_ACCURACY 0.01
 #define RS_SKETCH_MAX_BINS         2048
 #define RS_SKETCH_MIN_VALUE        1e-9
+/* Finer accuracies would push bucket indices past int32 (and gamma to 1). */
+#define RS_SKETCH_MIN_ACCURACY 1e-6
 
 typedef struct rs_sketch_s rs_sketch_t;
 
 /** @brief New empty sketch. @returns NULL if \p relative_accuracy is not in
- *         (0, 1) or on allocation failure. Caller frees with
- *         rs_sketch_destroy(). */
+ *         [RS_SKETCH_MIN_ACCURACY, 1) or on allocation failure. Caller frees
+ *         with rs_sketch_destroy(). */
 rs_sketch_t *rs_sketch_new(double relative_accuracy);
 void rs_sketch_destroy(rs_sketch_t *sk);
 
@@ -41,11 +43,13 @@ void rs_sketch_reset(rs_sketch_t *sk);
 
 /** @brief Adds \p value with \p weight.
  *  @returns 0, or -1 if value is negative/not finite or weight <= 0 /
- *           not finite (nothing is added). */
+ *           not finite, if count or sum would overflow to infinity, or on
+ *           allocation failure (nothing is added). */
 int rs_sketch_add(rs_sketch_t *sk, double value, double weight);
 
 /** @brief Adds all of \p src into \p dst.
- *  @returns 0, or -1 if their accuracies differ. */
+ *  @returns 0, or -1 if their accuracies differ, if count or sum would
+ *           overflow to infinity, or on allocation failure (dst unchanged). */
 int rs_sketch_merge(rs_sketch_t *dst, const rs_sketch_t *src);
 
 double rs_sketch_count(const rs_sketch_t *sk); /**< total weight */
