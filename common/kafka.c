@@ -14,10 +14,10 @@
 
 struct rs_kafka_producer_s {
         rd_kafka_t *rk;
-        uint64_t delivered;
-        uint64_t failed;
-        uint64_t failed_at_sync; /* failures already reported by a sync */
-        char last_error[256];
+        uint64_t    delivered;
+        uint64_t    failed;
+        uint64_t    failed_at_sync; /* failures already reported by a sync */
+        char        last_error[256];
 };
 
 struct rs_kafka_mock_s {
@@ -25,8 +25,8 @@ struct rs_kafka_mock_s {
         rd_kafka_mock_cluster_t *mcluster;
 };
 
-static int conf_set(rd_kafka_conf_t *conf, const char *name,
-                    const char *value, char *errstr, size_t errstr_size) {
+static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+                    char *errstr, size_t errstr_size) {
         char err[256];
 
         if (rd_kafka_conf_set(conf, name, value, err, sizeof(err)) !=
@@ -72,8 +72,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts,
-                         void *opaque) {
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
         const rs_kafka_rebalance_t *rb = opaque;
 
         switch (err) {
@@ -100,16 +99,16 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 rd_kafka_t *rs_kafka_consumer_new(const char *brokers, const char *group,
-                                  const rs_conf_kvs_t *props,
+                                  const rs_conf_kvs_t        *props,
                                   const rs_kafka_rebalance_t *rebalance,
                                   int partition_eof, char *errstr,
                                   size_t errstr_size) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_t *rk        = NULL;
-        char err[512];
+        rd_kafka_t      *rk   = NULL;
+        char             err[512];
 
-        if (conf_set(conf, "bootstrap.servers", brokers, errstr,
-                     errstr_size) == -1 ||
+        if (conf_set(conf, "bootstrap.servers", brokers, errstr, errstr_size) ==
+                -1 ||
             conf_set(conf, "group.id", group, errstr, errstr_size) == -1 ||
             conf_set(conf, "enable.auto.commit", "false", errstr,
                      errstr_size) == -1 ||
@@ -148,7 +147,7 @@ int rs_kafka_subscribe(rd_kafka_t *rk, const char *const *topics, size_t cnt,
         rd_kafka_topic_partition_list_t *list =
             rd_kafka_topic_partition_list_new((int)cnt);
         rd_kafka_resp_err_t err;
-        size_t i;
+        size_t              i;
 
         for (i = 0; i < cnt; i++)
                 rd_kafka_topic_partition_list_add(list, topics[i],
@@ -179,19 +178,19 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg,
         }
 }
 
-rs_kafka_producer_t *rs_kafka_producer_new(const char *brokers,
+rs_kafka_producer_t *rs_kafka_producer_new(const char          *brokers,
                                            const rs_conf_kvs_t *props,
                                            char *errstr, size_t errstr_size) {
-        rs_kafka_producer_t *p = calloc(1, sizeof(*p));
-        rd_kafka_conf_t *conf  = rd_kafka_conf_new();
-        char err[512];
+        rs_kafka_producer_t *p    = calloc(1, sizeof(*p));
+        rd_kafka_conf_t     *conf = rd_kafka_conf_new();
+        char                 err[512];
 
         if (!p)
                 goto fail;
-        if (conf_set(conf, "bootstrap.servers", brokers, errstr,
-                     errstr_size) == -1 ||
-            conf_set(conf, "enable.idempotence", "true", errstr,
-                     errstr_size) == -1 ||
+        if (conf_set(conf, "bootstrap.servers", brokers, errstr, errstr_size) ==
+                -1 ||
+            conf_set(conf, "enable.idempotence", "true", errstr, errstr_size) ==
+                -1 ||
             conf_set(conf, "partitioner", "murmur2_random", errstr,
                      errstr_size) == -1 ||
             conf_set(conf, "linger.ms", "5", errstr, errstr_size) == -1 ||
@@ -230,9 +229,9 @@ rd_kafka_t *rs_kafka_producer_handle(rs_kafka_producer_t *p) {
         return p->rk;
 }
 
-int rs_kafka_produce(rs_kafka_producer_t *p, const char *topic,
-                     const void *key, size_t key_len, const void *value,
-                     size_t len, rd_kafka_headers_t *headers, char *errstr,
+int rs_kafka_produce(rs_kafka_producer_t *p, const char *topic, const void *key,
+                     size_t key_len, const void *value, size_t len,
+                     rd_kafka_headers_t *headers, char *errstr,
                      size_t errstr_size) {
         rd_kafka_resp_err_t err;
 
@@ -260,8 +259,8 @@ int rs_kafka_produce(rs_kafka_producer_t *p, const char *topic,
         return 0;
 }
 
-int rs_kafka_producer_sync(rs_kafka_producer_t *p, int timeout_ms,
-                           char *errstr, size_t errstr_size) {
+int rs_kafka_producer_sync(rs_kafka_producer_t *p, int timeout_ms, char *errstr,
+                           size_t errstr_size) {
         rd_kafka_resp_err_t err = rd_kafka_flush(p->rk, timeout_ms);
 
         if (err) {
@@ -295,11 +294,12 @@ void rs_kafka_header_str(rd_kafka_headers_t *hdrs, const char *name,
 int rs_kafka_header_get(const rd_kafka_message_t *msg, const char *name,
                         char *out, size_t out_size) {
         rd_kafka_headers_t *hdrs;
-        const void *val;
-        size_t size;
+        const void         *val;
+        size_t              size;
 
         if (out_size == 0 ||
-            rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            rd_kafka_message_headers(msg, &hdrs) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
             rd_kafka_header_get_last(hdrs, name, &val, &size) !=
                 RD_KAFKA_RESP_ERR_NO_ERROR)
                 return -1;
@@ -311,11 +311,11 @@ int rs_kafka_header_get(const rd_kafka_message_t *msg, const char *name,
 }
 
 int rs_kafka_dlq(rs_kafka_producer_t *p, const rd_kafka_message_t *msg,
-                 const char *processor, const char *reason,
-                 const char *detail, char *errstr, size_t errstr_size) {
-        const char *src        = rd_kafka_topic_name(msg->rkt);
-        rd_kafka_headers_t *hd = rd_kafka_headers_new(6);
-        char topic[512], num[32];
+                 const char *processor, const char *reason, const char *detail,
+                 char *errstr, size_t errstr_size) {
+        const char         *src = rd_kafka_topic_name(msg->rkt);
+        rd_kafka_headers_t *hd  = rd_kafka_headers_new(6);
+        char                topic[512], num[32];
 
         snprintf(topic, sizeof(topic), "%s.dlq", src);
         rs_kafka_header_str(hd, RS_DLQ_REASON, reason);
@@ -326,16 +326,15 @@ int rs_kafka_dlq(rs_kafka_producer_t *p, const rd_kafka_message_t *msg,
         snprintf(num, sizeof(num), "%" PRId64, msg->offset);
         rs_kafka_header_str(hd, RS_DLQ_SOURCE_OFFSET, num);
         rs_kafka_header_str(hd, RS_DLQ_PROCESSOR, processor);
-        return rs_kafka_produce(p, topic, msg->key, msg->key_len,
-                                msg->payload, msg->len, hd, errstr,
-                                errstr_size);
+        return rs_kafka_produce(p, topic, msg->key, msg->key_len, msg->payload,
+                                msg->len, hd, errstr, errstr_size);
 }
 
 rs_kafka_mock_t *rs_kafka_mock_new(int brokers, char *errstr,
                                    size_t errstr_size) {
         rs_kafka_mock_t *m    = calloc(1, sizeof(*m));
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        char err[512];
+        char             err[512];
 
         if (!m) {
                 rd_kafka_conf_destroy(conf);
@@ -389,9 +388,9 @@ int rs_kafka_topic_size(rd_kafka_t *rk, const char *topic, int timeout_ms,
                         int64_t *sizep, char *errstr, size_t errstr_size) {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
         const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err;
-        int64_t lo, hi, total = 0;
-        int i, ret = -1;
+        rd_kafka_resp_err_t             err;
+        int64_t                         lo, hi, total = 0;
+        int                             i, ret = -1;
 
         err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
         if (err || md->topic_cnt != 1 || md->topics[0].err) {

@@ -12,20 +12,20 @@
 
 typedef struct skey_s {
         size_t len;
-        void *value;
-        char bytes[]; /* the key */
+        void  *value;
+        char   bytes[]; /* the key */
 } skey_t;
 
 typedef struct sent_s {
         uint64_t hash; /* 0 marks an empty slot */
-        skey_t *key;
+        skey_t  *key;
 } sent_t;
 
 struct rs_map_s {
         sent_t *tab;
-        size_t cap; /* power of two */
-        size_t cnt;
-        size_t key_bytes;
+        size_t  cap; /* power of two */
+        size_t  cnt;
+        size_t  key_bytes;
 };
 
 static uint64_t shash(const void *key, size_t len) {
@@ -80,7 +80,7 @@ void **rs_map_get(const rs_map_t *map, const void *key, size_t len) {
 }
 
 static int sgrow(rs_map_t *map) {
-        size_t ncap = map->cap * 2, i;
+        size_t  ncap = map->cap * 2, i;
         sent_t *ntab = calloc(ncap, sizeof(*ntab));
 
         if (!ntab)
@@ -99,8 +99,8 @@ static int sgrow(rs_map_t *map) {
 
 void **rs_map_put(rs_map_t *map, const void *key, size_t len, int *createdp) {
         uint64_t h = shash(key, len);
-        sent_t *e;
-        skey_t *k;
+        sent_t  *e;
+        skey_t  *k;
 
         *createdp = 0;
         e         = sfind(map->tab, map->cap, h, key, len);
@@ -159,14 +159,14 @@ void rs_map_foreach(rs_map_t *map,
  */
 typedef struct ient_s {
         uint64_t key;
-        void *value;
-        int used;
+        void    *value;
+        int      used;
 } ient_t;
 
 struct rs_map64_s {
         ient_t *tab;
-        size_t cap;
-        size_t cnt;
+        size_t  cap;
+        size_t  cnt;
 };
 
 rs_map64_t *rs_map64_new(void) {
@@ -212,7 +212,7 @@ void **rs_map64_put(rs_map64_t *map, uint64_t key, int *createdp) {
         if (e->used)
                 return &e->value;
         if ((map->cnt + 1) * 10 > map->cap * 7) {
-                size_t ncap = map->cap * 2, i;
+                size_t  ncap = map->cap * 2, i;
                 ient_t *ntab = calloc(ncap, sizeof(*ntab));
                 if (!ntab)
                         return NULL;

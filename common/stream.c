@@ -20,39 +20,39 @@
 
 typedef struct part_slot_s {
         rs_stream_part_t *part;
-        rs_pg_position_t stored; /* last position written */
-        int has_stored;
+        rs_pg_position_t  stored; /* last position written */
+        int               has_stored;
 } part_slot_t;
 
 typedef struct topic_s {
-        char *name;
+        char        *name;
         part_slot_t *slots; /* by partition number */
-        int32_t slot_cnt;
+        int32_t      slot_cnt;
 } topic_t;
 
 struct rs_stream_s {
-        char *name;
+        char                   *name;
         const rs_stream_conf_t *conf;
-        const rs_stream_ops_t *ops;
-        void *opaque;
+        const rs_stream_ops_t  *ops;
+        void                   *opaque;
 
-        rd_kafka_t *rk;
+        rd_kafka_t          *rk;
         rs_kafka_producer_t *prod;
-        rs_pg_t *pg;
-        rs_metrics_t *metrics;
+        rs_pg_t             *pg;
+        rs_metrics_t        *metrics;
         rs_kafka_rebalance_t rebalance;
 
-        topic_t topics[MAX_TOPICS];
-        size_t topic_cnt;
+        topic_t                 topics[MAX_TOPICS];
+        size_t                  topic_cnt;
         const rd_kafka_topic_t *last_rkt; /* cache of the topic lookup */
-        topic_t *last_topic;
-        size_t part_cnt;
+        topic_t                *last_topic;
+        size_t                  part_cnt;
 
         volatile sig_atomic_t stop;
-        int fatal;
-        int assigned_once;
-        int closes_pending;
-        int64_t last_checkpoint_ms;
+        int                   fatal;
+        int                   assigned_once;
+        int                   closes_pending;
+        int64_t               last_checkpoint_ms;
 
         int64_t rate_start_ms;
         int64_t rate_cnt;
@@ -61,7 +61,7 @@ struct rs_stream_s {
         rs_counter_t *c_replayed;
         rs_counter_t *c_checkpoints;
         rs_counter_t *c_pg_retries;
-        rs_gauge_t *g_partitions;
+        rs_gauge_t   *g_partitions;
 };
 
 int64_t rs_stream_now_ms(void) {
@@ -98,7 +98,7 @@ static part_slot_t *slot_get(topic_t *t, int32_t partition, int create) {
         if (partition < 0)
                 return NULL;
         if (partition >= t->slot_cnt) {
-                int32_t n = partition + 1;
+                int32_t      n = partition + 1;
                 part_slot_t *ns;
                 if (!create)
                         return NULL;
@@ -114,12 +114,12 @@ static part_slot_t *slot_get(topic_t *t, int32_t partition, int create) {
 }
 
 static void position_of(const rs_stream_part_t *part, rs_pg_position_t *pos) {
-        pos->partition     = part->partition;
-        pos->resume_offset = rs_window_resume_offset(part->win,
-                                                     part->next_offset);
-        pos->commit_offset = part->next_offset > part->replay_until
-                                 ? part->next_offset
-                                 : part->replay_until;
+        pos->partition = part->partition;
+        pos->resume_offset =
+            rs_window_resume_offset(part->win, part->next_offset);
+        pos->commit_offset   = part->next_offset > part->replay_until
+                                   ? part->next_offset
+                                   : part->replay_until;
         pos->closed_until_ms = rs_window_closed_until(part->win);
         pos->watermark_ms    = rs_window_watermark(part->win);
         pos->found           = 1;
@@ -137,8 +137,8 @@ static int position_equal(const rs_pg_position_t *a,
  * commits or the stream is asked to stop. */
 static int write_durable(rs_stream_t *s, int *wrotep) {
         int64_t backoff = 100;
-        char err[512];
-        size_t ti;
+        char    err[512];
+        size_t  ti;
         int32_t pi;
 
         for (;;) {
@@ -154,7 +154,7 @@ static int write_durable(rs_stream_t *s, int *wrotep) {
                 for (ti = 0; ti < s->topic_cnt; ti++) {
                         topic_t *t = &s->topics[ti];
                         for (pi = 0; pi < t->slot_cnt; pi++) {
-                                part_slot_t *sl = &t->slots[pi];
+                                part_slot_t     *sl = &t->slots[pi];
                                 rs_pg_position_t pos;
                                 if (!sl->part)
                                         continue;
@@ -162,9 +162,9 @@ static int write_durable(rs_stream_t *s, int *wrotep) {
                                 if (sl->has_stored &&
                                     position_equal(&pos, &sl->stored))
                                         continue;
-                                if (rs_pg_position_store(s->pg, s->conf->group_id,
-                                                         t->name, &pos, err,
-                                                         sizeof(err)) == -1)
+                                if (rs_pg_position_store(
+                                        s->pg, s->conf->group_id, t->name, &pos,
+                                        err, sizeof(err)) == -1)
                                         goto retry;
                                 changed++;
                         }
@@ -189,8 +189,7 @@ static int write_durable(rs_stream_t *s, int *wrotep) {
         retry:
                 rs_pg_rollback(s->pg);
                 rs_counter_add(s->c_pg_retries, 1);
-                rs_log_warn("checkpoint failed, retrying in %" PRId64
-                            " ms: %s",
+                rs_log_warn("checkpoint failed, retrying in %" PRId64 " ms: %s",
                             backoff, err);
                 if (s->stop)
                         return -1;
@@ -204,7 +203,7 @@ static int write_durable(rs_stream_t *s, int *wrotep) {
 static void commit_kafka_offsets(rs_stream_t *s) {
         rd_kafka_topic_partition_list_t *list =
             rd_kafka_topic_partition_list_new((int)s->part_cnt);
-        size_t ti;
+        size_t  ti;
         int32_t pi;
 
         for (ti = 0; ti < s->topic_cnt; ti++) {
@@ -229,9 +228,9 @@ static void commit_kafka_offsets(rs_stream_t *s) {
  */
 static int checkpoint(rs_stream_t *s, int final) {
         int64_t now = rs_stream_now_ms();
-        char err[512];
-        int wrote = 0;
-        size_t ti;
+        char    err[512];
+        int     wrote = 0;
+        size_t  ti;
         int32_t pi;
 
         if (s->fatal)
@@ -292,18 +291,18 @@ static void part_free(rs_stream_t *s, part_slot_t *sl) {
 
 static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts) {
         rs_stream_t *s = opaque;
-        char err[512];
-        int i;
+        char         err[512];
+        int          i;
 
         s->assigned_once = 1;
         s->last_rkt      = NULL;
         for (i = 0; i < parts->cnt; i++) {
                 rd_kafka_topic_partition_t *tp = &parts->elems[i];
-                topic_t *t                     = topic_find(s, tp->topic);
-                part_slot_t *sl;
-                rs_stream_part_t *part;
-                rs_pg_position_t pos = {.partition = tp->partition};
-                int64_t backoff      = 100;
+                topic_t                    *t  = topic_find(s, tp->topic);
+                part_slot_t                *sl;
+                rs_stream_part_t           *part;
+                rs_pg_position_t            pos = {.partition = tp->partition};
+                int64_t                     backoff = 100;
 
                 if (!t || !(sl = slot_get(t, tp->partition, 1)))
                         return -1;
@@ -312,9 +311,8 @@ static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts) {
                 /* Nothing can be consumed before the position is known:
                  * wait for PostgreSQL as long as it takes. */
                 while (rs_pg_connect(s->pg, -1, err, sizeof(err)) == -1 ||
-                       rs_pg_positions_load(s->pg, s->conf->group_id,
-                                            t->name, &pos, 1, err,
-                                            sizeof(err)) == -1) {
+                       rs_pg_positions_load(s->pg, s->conf->group_id, t->name,
+                                            &pos, 1, err, sizeof(err)) == -1) {
                         rs_log_warn("loading the position of %s [%" PRId32
                                     "]: %s",
                                     t->name, tp->partition, err);
@@ -330,8 +328,8 @@ static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts) {
                 part->topic     = t->name;
                 part->partition = tp->partition;
                 part->win       = rs_window_new(
-                    s->conf->window_size_ms, s->conf->allowed_lateness_ms,
-                    s->conf->idle_close_ms, (size_t)s->conf->max_open_windows);
+                          s->conf->window_size_ms, s->conf->allowed_lateness_ms,
+                          s->conf->idle_close_ms, (size_t)s->conf->max_open_windows);
                 if (!part->win) {
                         free(part);
                         return -1;
@@ -373,10 +371,10 @@ static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts) {
         return 0;
 }
 
-static void on_revoke(void *opaque,
+static void on_revoke(void                                  *opaque,
                       const rd_kafka_topic_partition_list_t *parts) {
         rs_stream_t *s = opaque;
-        int i;
+        int          i;
 
         /* Write what is durable before another member takes over; what
          * stays open is replayed by the next owner from the stored
@@ -384,7 +382,7 @@ static void on_revoke(void *opaque,
         if (!s->fatal && s->part_cnt > 0)
                 checkpoint(s, 0);
         for (i = 0; i < parts->cnt; i++) {
-                topic_t *t = topic_find(s, parts->elems[i].topic);
+                topic_t     *t = topic_find(s, parts->elems[i].topic);
                 part_slot_t *sl;
                 if (!t || !(sl = slot_get(t, parts->elems[i].partition, 0)))
                         continue;
@@ -398,11 +396,11 @@ static void on_revoke(void *opaque,
 rs_stream_t *rs_stream_new(const char *name, const rs_stream_conf_t *conf,
                            const rs_stream_ops_t *ops, void *opaque,
                            char *errstr, size_t errstr_size) {
-        rs_stream_t *s = calloc(1, sizeof(*s));
+        rs_stream_t  *s      = calloc(1, sizeof(*s));
         rs_conf_kvs_t cprops = {0}, pprops = {0};
-        const char *topics[MAX_TOPICS];
-        char *list = NULL, *tok, *save = NULL;
-        size_t i;
+        const char   *topics[MAX_TOPICS];
+        char         *list = NULL, *tok, *save = NULL;
+        size_t        i;
 
         if (!s) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -418,8 +416,7 @@ rs_stream_t *rs_stream_new(const char *name, const rs_stream_conf_t *conf,
              tok = strtok_r(NULL, ", ", &save)) {
                 if (s->topic_cnt == MAX_TOPICS) {
                         snprintf(errstr, errstr_size,
-                                 "input_topic: at most %d topics",
-                                 MAX_TOPICS);
+                                 "input_topic: at most %d topics", MAX_TOPICS);
                         goto fail;
                 }
                 s->topics[s->topic_cnt].name = strdup(tok);
@@ -431,20 +428,20 @@ rs_stream_t *rs_stream_new(const char *name, const rs_stream_conf_t *conf,
                 goto fail;
         }
 
-        s->metrics       = rs_metrics_new("rumstream_");
-        s->c_messages    = rs_metrics_counter(s->metrics, "messages_total",
-                                              "Input messages consumed", NULL);
-        s->c_replayed    = rs_metrics_counter(
+        s->metrics    = rs_metrics_new("rumstream_");
+        s->c_messages = rs_metrics_counter(s->metrics, "messages_total",
+                                           "Input messages consumed", NULL);
+        s->c_replayed = rs_metrics_counter(
             s->metrics, "replayed_messages_total",
             "Input messages seen again after a restart or rebalance", NULL);
         s->c_checkpoints = rs_metrics_counter(
             s->metrics, "checkpoints_total",
             "Transactions that stored rows and positions", NULL);
-        s->c_pg_retries  = rs_metrics_counter(
+        s->c_pg_retries = rs_metrics_counter(
             s->metrics, "checkpoint_retries_total",
             "Checkpoint transactions that failed and were retried", NULL);
-        s->g_partitions  = rs_metrics_gauge(s->metrics, "assigned_partitions",
-                                            "Input partitions owned", NULL);
+        s->g_partitions = rs_metrics_gauge(s->metrics, "assigned_partitions",
+                                           "Input partitions owned", NULL);
         if (conf->metrics_port >= 0 &&
             rs_metrics_serve(s->metrics, conf->metrics_addr,
                              (int)conf->metrics_port, errstr,
@@ -459,8 +456,8 @@ rs_stream_t *rs_stream_new(const char *name, const rs_stream_conf_t *conf,
                 goto fail;
         if (conf->migrate) {
                 int applied = 0;
-                if (rs_pg_migrate(s->pg, conf->migrations_dir, &applied,
-                                  errstr, errstr_size) == -1)
+                if (rs_pg_migrate(s->pg, conf->migrations_dir, &applied, errstr,
+                                  errstr_size) == -1)
                         goto fail;
                 if (applied)
                         rs_log_info("applied %d migration(s)", applied);
@@ -484,8 +481,8 @@ rs_stream_t *rs_stream_new(const char *name, const rs_stream_conf_t *conf,
                 pprops.items[conf->kafka.cnt + i] =
                     conf->kafka_producer.items[i];
 
-        s->prod = rs_kafka_producer_new(conf->brokers, &pprops, errstr,
-                                        errstr_size);
+        s->prod =
+            rs_kafka_producer_new(conf->brokers, &pprops, errstr, errstr_size);
         if (!s->prod)
                 goto fail;
 
@@ -516,7 +513,7 @@ fail:
 }
 
 static int all_at_eof(rs_stream_t *s) {
-        size_t ti;
+        size_t  ti;
         int32_t pi;
 
         if (!s->assigned_once)
@@ -558,18 +555,17 @@ static void throttle(rs_stream_t *s, int64_t now) {
 int rs_stream_run(rs_stream_t *s) {
         const rs_stream_conf_t *conf = s->conf;
 
-        rs_log_info("%s running: group %s, input %s%s", s->name,
-                    conf->group_id, conf->input_topic,
+        rs_log_info("%s running: group %s, input %s%s", s->name, conf->group_id,
+                    conf->input_topic,
                     conf->until_eof ? ", until the end of input" : "");
         while (!s->stop && !s->fatal) {
                 rd_kafka_message_t *msg = rd_kafka_consumer_poll(s->rk, 100);
-                int64_t now             = mono_ms();
-                rs_stream_part_t *part;
+                int64_t             now = mono_ms();
+                rs_stream_part_t   *part;
 
                 if (!msg) {
-                        if (s->closes_pending ||
-                            now - s->last_checkpoint_ms >=
-                                conf->commit_interval_ms)
+                        if (s->closes_pending || now - s->last_checkpoint_ms >=
+                                                     conf->commit_interval_ms)
                                 checkpoint(s, 0);
                         else if (conf->idle_close_ms > 0 &&
                                  now - s->last_checkpoint_ms >= 1000)
@@ -605,7 +601,7 @@ int rs_stream_run(rs_stream_t *s) {
                 }
                 {
                         int64_t closed = rs_window_closed_until(part->win);
-                        int replay     = msg->offset < part->replay_until;
+                        int     replay = msg->offset < part->replay_until;
 
                         part->eof = 0;
                         s->ops->message(s->opaque, part, msg, replay);
@@ -621,9 +617,8 @@ int rs_stream_run(rs_stream_t *s) {
 
                 if (conf->max_events_per_sec > 0)
                         throttle(s, now);
-                if ((s->closes_pending &&
-                     now - s->last_checkpoint_ms >=
-                         CHECKPOINT_MIN_INTERVAL_MS) ||
+                if ((s->closes_pending && now - s->last_checkpoint_ms >=
+                                              CHECKPOINT_MIN_INTERVAL_MS) ||
                     now - s->last_checkpoint_ms >= conf->commit_interval_ms)
                         checkpoint(s, 0);
         }
@@ -643,7 +638,7 @@ void rs_stream_stop(rs_stream_t *s) {
 }
 
 void rs_stream_destroy(rs_stream_t *s) {
-        size_t ti;
+        size_t  ti;
         int32_t pi;
 
         if (!s)

@@ -9,7 +9,7 @@
 typedef struct slot_s {
         int64_t start;
         int64_t first_offset;
-        void *data;
+        void   *data;
 } slot_t;
 
 struct rs_window_s {
@@ -19,9 +19,9 @@ struct rs_window_s {
         int64_t watermark;
         int64_t closed_until;
         int64_t last_active;
-        size_t max_open; /* windows not yet closed */
-        size_t cnt;      /* slots in use: open, or closed and not popped */
-        size_t cap;
+        size_t  max_open; /* windows not yet closed */
+        size_t  cnt;      /* slots in use: open, or closed and not popped */
+        size_t  cap;
         slot_t *slots; /* ordered by start */
 };
 
@@ -86,23 +86,32 @@ int rs_window_is_late(const rs_window_t *win, int64_t ts) {
                win->closed_until;
 }
 
-static void advance(rs_window_t *win, int64_t ts) {
+/* closed_until once an event at ts has advanced the watermark. */
+static int64_t closed_after(const rs_window_t *win, int64_t ts) {
         int64_t wm = ts - win->lateness, closed;
 
         if (win->watermark != RS_WINDOW_NONE && wm <= win->watermark)
-                return;
-        win->watermark = wm;
+                return win->closed_until;
         /* The newest window end at or before the watermark. */
         closed = rs_window_start_of(win->size, wm);
-        if (closed > win->closed_until)
-                win->closed_until = closed;
+        return closed > win->closed_until ? closed : win->closed_until;
 }
 
-static size_t unclosed(const rs_window_t *win) {
+static void advance(rs_window_t *win, int64_t ts) {
+        int64_t wm = ts - win->lateness;
+
+        if (win->watermark != RS_WINDOW_NONE && wm <= win->watermark)
+                return;
+        win->closed_until = closed_after(win, ts);
+        win->watermark    = wm;
+}
+
+/* Windows that are not closed at closed_until. */
+static size_t unclosed(const rs_window_t *win, int64_t closed_until) {
         size_t i, n = 0;
 
         for (i = win->cnt; i > 0; i--) {
-                if (win->slots[i - 1].start + win->size <= win->closed_until)
+                if (win->slots[i - 1].start + win->size <= closed_until)
                         break;
                 n++;
         }
@@ -112,7 +121,7 @@ static size_t unclosed(const rs_window_t *win) {
 int rs_window_assign(rs_window_t *win, int64_t ts, int64_t offset,
                      int64_t *startp, void ***datap) {
         int64_t start = rs_window_start_of(win->size, ts);
-        size_t i;
+        size_t  i;
 
         if (start + win->size <= win->closed_until)
                 return RS_WINDOW_LATE;
@@ -128,8 +137,9 @@ int rs_window_assign(rs_window_t *win, int64_t ts, int64_t offset,
         }
         /* The cap counts windows that have not closed: closed ones waiting
          * to be emitted at the next checkpoint must not make the outcome
-         * depend on when checkpoints run. */
-        if (unclosed(win) >= win->max_open)
+         * depend on when checkpoints run. Windows this very event closes
+         * do not count either (else max_open 1 could never move on). */
+        if (unclosed(win, closed_after(win, ts)) >= win->max_open)
                 return RS_WINDOW_LIMIT;
         if (win->cnt == win->cap) {
                 slot_t *n = realloc(win->slots, 2 * win->cap * sizeof(*n));
@@ -191,7 +201,7 @@ int rs_window_idle(const rs_window_t *win, int64_t now_ms) {
 
 int64_t rs_window_resume_offset(const rs_window_t *win, int64_t dflt) {
         int64_t min;
-        size_t i;
+        size_t  i;
 
         /* dflt only stands in for "no open window": it must not hide an
          * open window's offset (a caller may pass -1 or 0). */

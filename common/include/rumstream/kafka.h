@@ -33,7 +33,7 @@ typedef struct rs_kafka_rebalance_s {
         int (*on_assign)(void *opaque, rd_kafka_topic_partition_list_t *parts);
         /** Partitions are about to be taken away: write what can be written
          *  and forget their state. */
-        void (*on_revoke)(void *opaque,
+        void (*on_revoke)(void                                  *opaque,
                           const rd_kafka_topic_partition_list_t *parts);
         void *opaque;
 } rs_kafka_rebalance_t;
@@ -47,7 +47,7 @@ typedef struct rs_kafka_rebalance_s {
  *          rd_kafka_destroy()) or NULL with errstr set.
  */
 rd_kafka_t *rs_kafka_consumer_new(const char *brokers, const char *group,
-                                  const rs_conf_kvs_t *props,
+                                  const rs_conf_kvs_t        *props,
                                   const rs_kafka_rebalance_t *rebalance,
                                   int partition_eof, char *errstr,
                                   size_t errstr_size);
@@ -63,11 +63,11 @@ typedef struct rs_kafka_producer_s rs_kafka_producer_t;
  *        last. Caller frees with rs_kafka_producer_destroy() (which flushes
  *        for up to 10 s first).
  */
-rs_kafka_producer_t *rs_kafka_producer_new(const char *brokers,
+rs_kafka_producer_t *rs_kafka_producer_new(const char          *brokers,
                                            const rs_conf_kvs_t *props,
                                            char *errstr, size_t errstr_size);
-void rs_kafka_producer_destroy(rs_kafka_producer_t *p);
-rd_kafka_t *rs_kafka_producer_handle(rs_kafka_producer_t *p);
+void                 rs_kafka_producer_destroy(rs_kafka_producer_t *p);
+rd_kafka_t          *rs_kafka_producer_handle(rs_kafka_producer_t *p);
 
 /**
  * @brief Queues one message; \p value and \p key are copied. \p headers (may
@@ -75,9 +75,9 @@ rd_kafka_t *rs_kafka_producer_handle(rs_kafka_producer_t *p);
  *        full.
  * @returns 0 or -1 with errstr set (unknown topic, fatal producer error).
  */
-int rs_kafka_produce(rs_kafka_producer_t *p, const char *topic,
-                     const void *key, size_t key_len, const void *value,
-                     size_t len, rd_kafka_headers_t *headers, char *errstr,
+int rs_kafka_produce(rs_kafka_producer_t *p, const char *topic, const void *key,
+                     size_t key_len, const void *value, size_t len,
+                     rd_kafka_headers_t *headers, char *errstr,
                      size_t errstr_size);
 
 /**
@@ -86,8 +86,8 @@ int rs_kafka_produce(rs_kafka_producer_t *p, const char *topic,
  *          successful sync or the wait exceeded \p timeout_ms. After -1 the
  *          caller must not commit input positions past what it produced.
  */
-int rs_kafka_producer_sync(rs_kafka_producer_t *p, int timeout_ms,
-                           char *errstr, size_t errstr_size);
+int rs_kafka_producer_sync(rs_kafka_producer_t *p, int timeout_ms, char *errstr,
+                           size_t errstr_size);
 
 /** @brief Messages delivered and failed since the producer started. */
 uint64_t rs_kafka_producer_delivered(const rs_kafka_producer_t *p);
@@ -109,8 +109,8 @@ uint64_t rs_kafka_producer_failed(const rs_kafka_producer_t *p);
  * @returns 0 or -1 with errstr set.
  */
 int rs_kafka_dlq(rs_kafka_producer_t *p, const rd_kafka_message_t *msg,
-                 const char *processor, const char *reason,
-                 const char *detail, char *errstr, size_t errstr_size);
+                 const char *processor, const char *reason, const char *detail,
+                 char *errstr, size_t errstr_size);
 
 /** @brief Adds a NUL-terminated string header. */
 void rs_kafka_header_str(rd_kafka_headers_t *hdrs, const char *name,
@@ -134,7 +134,7 @@ typedef struct rs_kafka_mock_s rs_kafka_mock_t;
  *         rs_kafka_mock_destroy(). */
 rs_kafka_mock_t *rs_kafka_mock_new(int brokers, char *errstr,
                                    size_t errstr_size);
-void rs_kafka_mock_destroy(rs_kafka_mock_t *m);
+void             rs_kafka_mock_destroy(rs_kafka_mock_t *m);
 /** @brief "127.0.0.1:port,..." (owned by the cluster). */
 const char *rs_kafka_mock_bootstraps(const rs_kafka_mock_t *m);
 int rs_kafka_mock_topic(rs_kafka_mock_t *m, const char *topic, int partitions,

@@ -49,13 +49,13 @@ void rs_map_foreach(rs_map_t *map,
 typedef struct rs_map64_s rs_map64_t;
 
 rs_map64_t *rs_map64_new(void);
-void rs_map64_destroy(rs_map64_t *map);
-void **rs_map64_get(const rs_map64_t *map, uint64_t key);
-void **rs_map64_put(rs_map64_t *map, uint64_t key, int *createdp);
-size_t rs_map64_size(const rs_map64_t *map);
-size_t rs_map64_memory(const rs_map64_t *map);
-void rs_map64_foreach(rs_map64_t *map,
-                      void (*fn)(uint64_t key, void *value, void *opaque),
-                      void *opaque);
+void        rs_map64_destroy(rs_map64_t *map);
+void      **rs_map64_get(const rs_map64_t *map, uint64_t key);
+void      **rs_map64_put(rs_map64_t *map, uint64_t key, int *createdp);
+size_t      rs_map64_size(const rs_map64_t *map);
+size_t      rs_map64_memory(const rs_map64_t *map);
+void        rs_map64_foreach(rs_map64_t *map,
+                             void (*fn)(uint64_t key, void *value, void *opaque),
+                             void *opaque);
 
 #endif

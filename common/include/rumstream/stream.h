@@ -37,22 +37,22 @@
 /** Settings shared by every processor (embed as a member named `stream`
  *  and list RS_STREAM_CONF_ITEMS(your_type) in your table). */
 typedef struct rs_stream_conf_s {
-        char *brokers;
-        char *pg_dsn;
-        char *group_id;
-        char *input_topic; /**< comma-separated for several */
-        char *log_level;
-        char *metrics_addr;
-        int64_t metrics_port; /**< -1 disables, 0 picks a free port */
-        int64_t window_size_ms;
-        int64_t allowed_lateness_ms;
-        int64_t idle_close_ms;
-        int64_t max_open_windows;
-        int64_t commit_interval_ms;
-        int64_t max_events_per_sec; /**< 0: unthrottled */
-        int migrate;
-        char *migrations_dir;
-        int until_eof;
+        char         *brokers;
+        char         *pg_dsn;
+        char         *group_id;
+        char         *input_topic; /**< comma-separated for several */
+        char         *log_level;
+        char         *metrics_addr;
+        int64_t       metrics_port; /**< -1 disables, 0 picks a free port */
+        int64_t       window_size_ms;
+        int64_t       allowed_lateness_ms;
+        int64_t       idle_close_ms;
+        int64_t       max_open_windows;
+        int64_t       commit_interval_ms;
+        int64_t       max_events_per_sec; /**< 0: unthrottled */
+        int           migrate;
+        char         *migrations_dir;
+        int           until_eof;
         rs_conf_kvs_t kafka;          /**< both clients */
         rs_conf_kvs_t kafka_consumer; /**< consumer only */
         rs_conf_kvs_t kafka_producer; /**< producer only */
@@ -114,14 +114,14 @@ typedef struct rs_stream_conf_s {
 
 /** One assigned input partition. */
 typedef struct rs_stream_part_s {
-        const char *topic;
-        int32_t partition;
-        int64_t next_offset;  /**< after the last message processed */
-        int64_t replay_until; /**< offsets below: processed before */
+        const char  *topic;
+        int32_t      partition;
+        int64_t      next_offset;  /**< after the last message processed */
+        int64_t      replay_until; /**< offsets below: processed before */
         rs_window_t *win;
-        int eof;
-        int dirty;   /**< position changed since it was stored */
-        void *state; /**< the processor's */
+        int          eof;
+        int          dirty; /**< position changed since it was stored */
+        void        *state; /**< the processor's */
 } rs_stream_part_t;
 
 typedef struct rs_stream_s rs_stream_t;
@@ -172,8 +172,8 @@ void rs_stream_stop(rs_stream_t *s);
 void rs_stream_destroy(rs_stream_t *s);
 
 rs_kafka_producer_t *rs_stream_producer(rs_stream_t *s);
-rs_metrics_t *rs_stream_metrics(rs_stream_t *s);
-const char *rs_stream_name(const rs_stream_t *s);
+rs_metrics_t        *rs_stream_metrics(rs_stream_t *s);
+const char          *rs_stream_name(const rs_stream_t *s);
 
 /**
  * @brief Dead-letters \p msg with \p reason (a short token) and a detail,

@@ -38,7 +38,7 @@ typedef struct rs_window_s rs_window_t;
  *         rs_window_destroy() (which does not touch the window payloads). */
 rs_window_t *rs_window_new(int64_t size_ms, int64_t lateness_ms,
                            int64_t idle_ms, size_t max_open);
-void rs_window_destroy(rs_window_t *win);
+void         rs_window_destroy(rs_window_t *win);
 
 /** @brief Start of the window holding \p ts (floor, also for ts < 0). */
 int64_t rs_window_start_of(int64_t size_ms, int64_t ts);
@@ -79,7 +79,7 @@ void rs_window_close_all(rs_window_t *win);
 /** @brief Records wall-clock activity; rs_window_idle() is 1 once idle_ms
  *         passed without any (idle_ms <= 0 disables). */
 void rs_window_touch(rs_window_t *win, int64_t now_ms);
-int rs_window_idle(const rs_window_t *win, int64_t now_ms);
+int  rs_window_idle(const rs_window_t *win, int64_t now_ms);
 
 /** @brief Oldest first-offset of the open windows, or \p dflt if none. */
 int64_t rs_window_resume_offset(const rs_window_t *win, int64_t dflt);

@@ -1,0 +1,1026 @@
+/*
+ * rum-aggregator: per-event logic and window emission.
+ * See aggregator.h for what it computes.
+ *
+ * State per input partition (a tenant lives on exactly one partition, so
+ * partitions are independent):
+ *   tenants   name -> tenant (its admitted routes, capped)
+ *   windows   rs_window_t slots, each holding a map
+ *             (tenant index << 32 | route index) -> entry
+ *   entry     the route's aggregates in that window: the roll-up and one
+ *             per device, connection and country seen
+ * Sketches are recycled through a free list, so a steady stream allocates
+ * nothing per event once its windows are warm.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rumstream/avro.h"
+#include "rumstream/event.h"
+#include "rumstream/hash.h"
+#include "rumstream/log.h"
+#include "rumstream/map.h"
+#include "rumstream/route.h"
+#include "rumstream/sketch.h"
+#include "rumstream/vitals.h"
+
+#include "aggregator.h"
+
+#define PROCESSOR         "rum-aggregator"
+#define MIN_EVENT_TIME_MS 946684800000LL /* 2000-01-01: older is garbage */
+#define MAX_TENANT_LEN    128
+
+/* clang-format off */
+const rs_conf_item_t agg_conf_table[] = {
+        RS_STREAM_CONF_ITEMS(agg_conf_t, "rum-aggregator", "rum.events"),
+        {"output_topic", RS_CONF_STRING, offsetof(agg_conf_t, output_topic),
+         "rum.aggregates", 0, -1, NULL, "Topic of the RumAggregate records"},
+        {"limits.max_tenants", RS_CONF_INT,
+         offsetof(agg_conf_t, max_tenants), "10000", 1, 10000000, NULL,
+         "Tenants per input partition; events of more go to the DLQ"},
+        {"limits.max_routes_per_tenant", RS_CONF_INT,
+         offsetof(agg_conf_t, max_routes_per_tenant), "500", 1, 1000000,
+         NULL, "Distinct routes per tenant; more share the route "
+         RS_ROUTE_OVERFLOW},
+        {"limits.max_clock_skew_ms", RS_CONF_INT,
+         offsetof(agg_conf_t, max_clock_skew_ms), "300000", 0, 86400000,
+         NULL, "Events this far ahead of their Kafka timestamp are rejected"},
+        {"limits.max_timing_ms", RS_CONF_DOUBLE,
+         offsetof(agg_conf_t, max_timing_ms), "120000", 1, 3600000, NULL,
+         "Timings above are not page-view measurements (background tabs)"},
+        {"limits.max_cls", RS_CONF_DOUBLE, offsetof(agg_conf_t, max_cls),
+         "100", 0.01, 10000, NULL, "CLS above is rejected as implausible"},
+        {"sketch.relative_accuracy", RS_CONF_DOUBLE,
+         offsetof(agg_conf_t, relative_accuracy), "0.01", 0.0001, 0.1, NULL,
+         "Relative accuracy of the quantile sketches"},
+        {"navigation_timing", RS_CONF_BOOL,
+         offsetof(agg_conf_t, navigation_timing), "true", 0, -1, NULL,
+         "Aggregate the navigation-timing breakdown (all-traffic roll-up)"},
+        RS_CONF_END,
+};
+/* clang-format on */
+
+enum { DEV_DESKTOP, DEV_MOBILE, DEV_TABLET, DEV_OTHER, DEV_CNT };
+static const char *const device_names[DEV_CNT] = {"desktop", "mobile", "tablet",
+                                                  "other"};
+enum {
+        CONN_SLOW2G,
+        CONN_2G,
+        CONN_3G,
+        CONN_4G,
+        CONN_5G,
+        CONN_WIFI,
+        CONN_ETHERNET,
+        CONN_UNKNOWN,
+        CONN_CNT
+};
+static const char *const conn_names[CONN_CNT] = {
+    "slow-2g", "2g", "3g", "4g", "5g", "wifi", "ethernet", "unknown"};
+
+typedef struct acc_s {
+        rs_sketch_t *sk; /* weighted values; its count/sum give weight/mean */
+        int64_t      samples;
+        double       rated[3]; /* good, needs improvement, poor (weighted) */
+} acc_t;
+
+typedef struct seg_s {
+        int64_t events;
+        double  page_views;
+        acc_t   m[RS_METRIC_CNT];
+} seg_t;
+
+typedef struct route_s {
+        const char *name; /* the key in the tenant's map */
+        uint32_t    idx;
+} route_t;
+
+typedef struct tenant_s {
+        const char *name; /* the key in the partition's map */
+        uint32_t    idx;
+        rs_map_t   *routes; /* name -> route_t */
+        uint32_t    admitted;
+        route_t    *overflow;
+} tenant_t;
+
+typedef struct entry_s {
+        tenant_t *tenant;
+        route_t  *route;
+        seg_t     all;
+        seg_t    *device[DEV_CNT];
+        seg_t    *conn[CONN_CNT];
+        uint16_t *country_codes;
+        seg_t   **country;
+        size_t    country_cnt, country_cap;
+} entry_t;
+
+typedef struct pstate_s {
+        rs_map_t *tenants;
+        uint32_t  tenant_cnt;
+} pstate_t;
+
+struct agg_s {
+        const agg_conf_t   *conf;
+        rs_stream_t        *stream;
+        rs_avro_registry_t *reg;
+        rs_avro_decoder_t  *dec;
+        rs_avro_encoder_t  *enc;
+
+        rs_sketch_t **pool; /* reset sketches for reuse */
+        size_t        pool_cnt, pool_cap;
+
+        rs_pg_batch_t *b_views;
+        rs_pg_batch_t *b_aggs;
+        rs_pg_batch_t *b_routes;
+
+        unsigned char *skbuf; /* serialized sketches of one aggregate */
+        size_t         skbuf_size;
+
+        rs_counter_t *c_events;
+        rs_counter_t *c_no_consent;
+        rs_counter_t *c_replay_skipped;
+        rs_counter_t *c_route_overflow;
+        rs_counter_t *c_aggregates;
+        rs_counter_t *c_custom_ignored;
+};
+
+/*
+ * Sketch pool.
+ */
+static rs_sketch_t *sketch_get(agg_t *a) {
+        if (a->pool_cnt > 0)
+                return a->pool[--a->pool_cnt];
+        return rs_sketch_new(a->conf->relative_accuracy);
+}
+
+static void sketch_put(agg_t *a, rs_sketch_t *sk) {
+        if (!sk)
+                return;
+        if (a->pool_cnt == a->pool_cap) {
+                size_t        n  = a->pool_cap ? a->pool_cap * 2 : 256;
+                rs_sketch_t **np = realloc(a->pool, n * sizeof(*np));
+                if (!np) {
+                        rs_sketch_destroy(sk);
+                        return;
+                }
+                a->pool     = np;
+                a->pool_cap = n;
+        }
+        rs_sketch_reset(sk);
+        a->pool[a->pool_cnt++] = sk;
+}
+
+static void seg_release(agg_t *a, seg_t *seg) {
+        int i;
+
+        for (i = 0; i < RS_METRIC_CNT; i++)
+                sketch_put(a, seg->m[i].sk);
+}
+
+static void entry_free(agg_t *a, entry_t *e) {
+        size_t i;
+
+        seg_release(a, &e->all);
+        for (i = 0; i < DEV_CNT; i++)
+                if (e->device[i]) {
+                        seg_release(a, e->device[i]);
+                        free(e->device[i]);
+                }
+        for (i = 0; i < CONN_CNT; i++)
+                if (e->conn[i]) {
+                        seg_release(a, e->conn[i]);
+                        free(e->conn[i]);
+                }
+        for (i = 0; i < e->country_cnt; i++) {
+                seg_release(a, e->country[i]);
+                free(e->country[i]);
+        }
+        free(e->country);
+        free(e->country_codes);
+        free(e);
+}
+
+static void entry_free_cb(uint64_t key, void *value, void *opaque) {
+        (void)key;
+        entry_free(opaque, value);
+}
+
+static void window_free(agg_t *a, rs_map64_t *w) {
+        if (!w)
+                return;
+        rs_map64_foreach(w, entry_free_cb, a);
+        rs_map64_destroy(w);
+}
+
+/*
+ * Classification of the segment fields into bounded sets.
+ */
+static int device_of(const char *s) {
+        switch (s[0]) {
+        case 'd':
+                return strcmp(s, "desktop") ? DEV_OTHER : DEV_DESKTOP;
+        case 'm':
+                return strcmp(s, "mobile") ? DEV_OTHER : DEV_MOBILE;
+        case 't':
+                return strcmp(s, "tablet") ? DEV_OTHER : DEV_TABLET;
+        default:
+                return DEV_OTHER;
+        }
+}
+
+static int conn_of(const char *s) {
+        int i;
+
+        for (i = 0; i < CONN_UNKNOWN; i++)
+                if (!strcmp(s, conn_names[i]))
+                        return i;
+        return CONN_UNKNOWN;
+}
+
+/* ISO 3166-1 alpha-2 packed in 16 bits; anything else is "ZZ" (unknown). */
+static uint16_t country_of(const char *s) {
+        char c0 = s[0], c1 = c0 ? s[1] : 0;
+
+        if (c0 >= 'a' && c0 <= 'z')
+                c0 = (char)(c0 - 'a' + 'A');
+        if (c1 >= 'a' && c1 <= 'z')
+                c1 = (char)(c1 - 'a' + 'A');
+        if (c0 < 'A' || c0 > 'Z' || c1 < 'A' || c1 > 'Z' || s[2])
+                return ('Z' << 8) | 'Z';
+        return (uint16_t)((c0 << 8) | c1);
+}
+
+/*
+ * Validation. Returns the dead-letter reason, or NULL if the event is good.
+ */
+static int tenant_valid(const char *t) {
+        size_t n = 0;
+
+        for (; t[n]; n++) {
+                char c = t[n];
+                if (n == MAX_TENANT_LEN ||
+                    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                      c == '.' || c == ':'))
+                        return 0;
+        }
+        return n > 0;
+}
+
+static const char *validate(const agg_t *a, const rs_rum_event_t *ev,
+                            int64_t msg_ts, char *detail, size_t size) {
+        int i;
+
+        if (!tenant_valid(ev->tenant_id)) {
+                snprintf(detail, size,
+                         "tenant_id must be 1-%d characters of "
+                         "[A-Za-z0-9._:-]",
+                         MAX_TENANT_LEN);
+                return "invalid_tenant";
+        }
+        if (!ev->event_id[0] || !ev->url[0]) {
+                snprintf(detail, size, "%s is empty",
+                         !ev->event_id[0] ? "event_id" : "url");
+                return "missing_field";
+        }
+        if (ev->timestamp_ms < MIN_EVENT_TIME_MS) {
+                snprintf(detail, size, "timestamp %" PRId64 " is before 2000",
+                         ev->timestamp_ms);
+                return "invalid_timestamp";
+        }
+        /* The Kafka timestamp was set by the collector that received the
+         * beacon: an event far ahead of it comes from a wrong client clock
+         * and would drag the watermark into the future. */
+        if (msg_ts > 0 &&
+            ev->timestamp_ms > msg_ts + a->conf->max_clock_skew_ms) {
+                snprintf(detail, size,
+                         "event time is %" PRId64 " ms ahead of the message "
+                         "time (limit %" PRId64 ")",
+                         ev->timestamp_ms - msg_ts, a->conf->max_clock_skew_ms);
+                return "clock_skew";
+        }
+        if (!(ev->sample_rate > 0.0 && ev->sample_rate <= 1.0)) {
+                snprintf(detail, size, "sample_rate %g is not in (0, 1]",
+                         ev->sample_rate);
+                return "invalid_sample_rate";
+        }
+        for (i = 0; i < RS_METRIC_CNT; i++) {
+                double v   = ev->metrics[i];
+                double max = i == RS_METRIC_CLS ? a->conf->max_cls
+                                                : a->conf->max_timing_ms;
+                if (isnan(v))
+                        continue;
+                if (!rs_metric_plausible(v, max)) {
+                        snprintf(detail, size, "%s = %g is not in [0, %g]",
+                                 rs_metric_name((rs_metric_t)i), v, max);
+                        return "implausible_value";
+                }
+        }
+        return NULL;
+}
+
+/*
+ * Tenants and routes.
+ */
+static void route_free_cb(const void *key, size_t len, void *value,
+                          void *opaque) {
+        (void)key;
+        (void)len;
+        (void)opaque;
+        free(value);
+}
+
+static void tenant_free_cb(const void *key, size_t len, void *value,
+                           void *opaque) {
+        tenant_t *t = value;
+
+        (void)key;
+        (void)len;
+        (void)opaque;
+        rs_map_foreach(t->routes, route_free_cb, NULL);
+        rs_map_destroy(t->routes);
+        free(t);
+}
+
+static tenant_t *tenant_get(const agg_t *a, pstate_t *ps, const char *name) {
+        size_t    len = strlen(name);
+        void    **slot;
+        tenant_t *t;
+        int       created;
+
+        if ((slot = rs_map_get(ps->tenants, name, len)))
+                return *slot;
+        if (ps->tenant_cnt >= (uint64_t)a->conf->max_tenants)
+                return NULL;
+        if (!(t = calloc(1, sizeof(*t))) || !(t->routes = rs_map_new()) ||
+            !(slot = rs_map_put(ps->tenants, name, len, &created))) {
+                if (t)
+                        rs_map_destroy(t->routes);
+                free(t);
+                return NULL;
+        }
+        t->name = rs_map_key_of(slot);
+        t->idx  = ps->tenant_cnt++;
+        *slot   = t;
+        return t;
+}
+
+static route_t *route_add(tenant_t *t, const char *name, size_t len) {
+        route_t *r = calloc(1, sizeof(*r));
+        void   **slot;
+        int      created;
+
+        if (!r || !(slot = rs_map_put(t->routes, name, len, &created))) {
+                free(r);
+                return NULL;
+        }
+        r->name = rs_map_key_of(slot);
+        r->idx  = (uint32_t)rs_map_size(t->routes) - 1;
+        *slot   = r;
+        return r;
+}
+
+/**
+ * @brief The route an event is aggregated under: its own if known or if the
+ *        tenant is under its cap (then it is admitted and queued for
+ *        tenant_routes, so every later owner admits the same set), else the
+ *        tenant's overflow route.
+ */
+static route_t *route_get(agg_t *a, rs_stream_part_t *part, tenant_t *t,
+                          const char *name, size_t len, int replay) {
+        void   **slot = rs_map_get(t->routes, name, len);
+        route_t *r;
+
+        if (slot)
+                return *slot;
+        if (t->admitted < (uint64_t)a->conf->max_routes_per_tenant) {
+                if (!(r = route_add(t, name, len)))
+                        return NULL;
+                t->admitted++;
+                rs_pg_batch_str(a->b_routes, a->conf->stream.group_id);
+                rs_pg_batch_str(a->b_routes, part->topic);
+                rs_pg_batch_str(a->b_routes, t->name);
+                rs_pg_batch_str(a->b_routes, r->name);
+                rs_pg_batch_i64(a->b_routes, part->partition);
+                rs_pg_batch_row_end(a->b_routes);
+                return r;
+        }
+        if (!replay)
+                rs_counter_add(a->c_route_overflow, 1);
+        if (!t->overflow)
+                t->overflow = route_add(t, RS_ROUTE_OVERFLOW,
+                                        sizeof(RS_ROUTE_OVERFLOW) - 1);
+        return t->overflow;
+}
+
+/*
+ * Accumulation.
+ */
+static int seg_add(agg_t *a, seg_t *seg, const rs_rum_event_t *ev,
+                   double weight, int metric_cnt) {
+        int i;
+
+        seg->events++;
+        seg->page_views += weight;
+        for (i = 0; i < metric_cnt; i++) {
+                double v = ev->metrics[i];
+                acc_t *acc;
+                if (isnan(v))
+                        continue;
+                acc = &seg->m[i];
+                if (!acc->sk && !(acc->sk = sketch_get(a)))
+                        return -1;
+                rs_sketch_add(acc->sk, v, weight);
+                acc->samples++;
+                if (i < RS_METRIC_VITAL_CNT)
+                        acc->rated[rs_metric_rate((rs_metric_t)i, v)] += weight;
+        }
+        return 0;
+}
+
+static seg_t *seg_lazy(seg_t **slot) {
+        if (!*slot)
+                *slot = calloc(1, sizeof(**slot));
+        return *slot;
+}
+
+static seg_t *country_seg(entry_t *e, uint16_t code) {
+        size_t i;
+
+        for (i = 0; i < e->country_cnt; i++)
+                if (e->country_codes[i] == code)
+                        return e->country[i];
+        if (e->country_cnt == e->country_cap) {
+                size_t    n  = e->country_cap ? e->country_cap * 2 : 4;
+                uint16_t *nc = realloc(e->country_codes, n * sizeof(*nc));
+                seg_t   **ns;
+                if (!nc)
+                        return NULL;
+                e->country_codes = nc;
+                ns               = realloc(e->country, n * sizeof(*ns));
+                if (!ns)
+                        return NULL;
+                e->country     = ns;
+                e->country_cap = n;
+        }
+        if (!(e->country[e->country_cnt] = calloc(1, sizeof(seg_t))))
+                return NULL;
+        e->country_codes[e->country_cnt] = code;
+        return e->country[e->country_cnt++];
+}
+
+static void on_message(void *opaque, rs_stream_part_t *part,
+                       const rd_kafka_message_t *msg, int replay) {
+        agg_t                    *a  = opaque;
+        pstate_t                 *ps = part->state;
+        rs_stream_t              *s  = a->stream;
+        char                      err[512], route[RS_ROUTE_MAX];
+        rd_kafka_timestamp_type_t tstype;
+        rs_rum_event_t            ev;
+        avro_value_t             *val;
+        const char               *reason;
+        int64_t                   msg_ts, start;
+        tenant_t                 *t;
+        route_t                  *r;
+        rs_map64_t              **win;
+        entry_t                 **slot, *e;
+        size_t                    rlen;
+        double                    weight;
+        int                       rc, created;
+
+        rc = rs_avro_decoder_decode(a->dec, msg->payload, msg->len, &val, err,
+                                    sizeof(err));
+        if (rc) {
+                rs_stream_dlq(s, msg, rs_avro_err_reason(rc), err, replay);
+                return;
+        }
+        if (rs_rum_event_read(val, &ev, err, sizeof(err)) == -1) {
+                rs_stream_dlq(s, msg, "invalid", err, replay);
+                return;
+        }
+        msg_ts = rd_kafka_message_timestamp(msg, &tstype);
+        if ((reason = validate(a, &ev, msg_ts, err, sizeof(err)))) {
+                rs_stream_dlq(s, msg, reason, err, replay);
+                return;
+        }
+        if (!ev.consent) {
+                if (!replay)
+                        rs_counter_add(a->c_no_consent, 1);
+                return;
+        }
+        if (rs_window_is_late(part->win, ev.timestamp_ms)) {
+                /* Below the stored commit offset this window was written
+                 * (or the event dead-lettered) before: skip it quietly. */
+                if (replay) {
+                        rs_counter_add(a->c_replay_skipped, 1);
+                        return;
+                }
+                snprintf(err, sizeof(err),
+                         "window of %" PRId64 " closed at watermark %" PRId64,
+                         ev.timestamp_ms, rs_window_watermark(part->win));
+                rs_stream_dlq(s, msg, "late", err, replay);
+                return;
+        }
+        if (!(t = tenant_get(a, ps, ev.tenant_id))) {
+                snprintf(err, sizeof(err),
+                         "more than %" PRId64 " tenants on this partition",
+                         a->conf->max_tenants);
+                rs_stream_dlq(s, msg, "tenant_limit", err, replay);
+                return;
+        }
+        rlen = rs_route_normalize(ev.url, strlen(ev.url), route);
+        if (!(r = route_get(a, part, t, route, rlen, replay)))
+                goto oom;
+
+        rc = rs_window_assign(part->win, ev.timestamp_ms, msg->offset, &start,
+                              (void ***)&win);
+        if (rc == RS_WINDOW_LIMIT) {
+                snprintf(err, sizeof(err), "more than %" PRId64 " windows open",
+                         a->conf->stream.max_open_windows);
+                rs_stream_dlq(s, msg, "window_limit", err, replay);
+                return;
+        }
+        if (!*win && !(*win = rs_map64_new()))
+                goto oom;
+        slot = (entry_t **)rs_map64_put(*win, ((uint64_t)t->idx << 32) | r->idx,
+                                        &created);
+        if (!slot)
+                goto oom;
+        if (!(e = *slot)) {
+                if (!(e = calloc(1, sizeof(*e))))
+                        goto oom;
+                e->tenant = t;
+                e->route  = r;
+                *slot     = e;
+        }
+
+        weight = 1.0 / ev.sample_rate;
+        if (seg_add(a, &e->all, &ev, weight,
+                    a->conf->navigation_timing ? RS_METRIC_CNT
+                                               : RS_METRIC_VITAL_CNT) == -1)
+                goto oom;
+        {
+                seg_t *dev  = seg_lazy(&e->device[device_of(ev.device_type)]);
+                seg_t *conn = seg_lazy(&e->conn[conn_of(ev.connection_type)]);
+                seg_t *cty  = country_seg(e, country_of(ev.country));
+                if (!dev || !conn || !cty ||
+                    seg_add(a, dev, &ev, weight, RS_METRIC_VITAL_CNT) == -1 ||
+                    seg_add(a, conn, &ev, weight, RS_METRIC_VITAL_CNT) == -1 ||
+                    seg_add(a, cty, &ev, weight, RS_METRIC_VITAL_CNT) == -1)
+                        goto oom;
+        }
+        if (!replay) {
+                rs_counter_add(a->c_events, 1);
+                if (ev.custom_cnt)
+                        rs_counter_add(a->c_custom_ignored, ev.custom_cnt);
+        }
+        return;
+
+oom:
+        /* Memory is bounded by the caps; failing here means the host is out
+         * of it. Stop, and let the restart replay from the stored position
+         * rather than write a partial aggregate. */
+        rs_log_error("out of memory aggregating %s [%" PRId32 "] @%" PRId64,
+                     part->topic, part->partition, msg->offset);
+        abort();
+}
+
+/*
+ * Emission of closed windows.
+ */
+static void fmt_ts(int64_t ms, char *buf, size_t size) {
+        time_t    sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+        struct tm tm;
+
+        gmtime_r(&sec, &tm);
+        snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
+                 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+                 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+                 tm.tm_sec % 100, (int)(ms - (int64_t)sec * 1000) % 1000);
+}
+
+static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
+                    const char *seg_value, const seg_t *seg, int64_t start,
+                    int64_t end) {
+        rs_metric_summary_t sums[RS_METRIC_CNT];
+        rs_rum_aggregate_t  agg;
+        rd_kafka_headers_t *hdrs;
+        char                id[33], ts_start[64], ts_end[64], err[512];
+        const void         *buf;
+        size_t              need = 0, off = 0, n = 0, len;
+        rs_id_t             h;
+        int                 i;
+
+        /* Serialized sketches go into one buffer sized first, so the
+         * summaries can point into it. */
+        for (i = 0; i < RS_METRIC_CNT; i++)
+                if (seg->m[i].samples)
+                        need += rs_sketch_serialize(seg->m[i].sk, NULL, 0);
+        if (need > a->skbuf_size) {
+                unsigned char *nb = realloc(a->skbuf, need);
+                if (!nb)
+                        return -1;
+                a->skbuf      = nb;
+                a->skbuf_size = need;
+        }
+
+        for (i = 0; i < RS_METRIC_CNT; i++) {
+                const acc_t         *acc = &seg->m[i];
+                rs_metric_summary_t *m   = &sums[n];
+                if (!acc->samples)
+                        continue;
+                m->name    = rs_metric_name((rs_metric_t)i);
+                m->unit    = rs_metric_unit((rs_metric_t)i);
+                m->samples = acc->samples;
+                m->weight  = rs_sketch_count(acc->sk);
+                m->mean    = rs_sketch_sum(acc->sk) / m->weight;
+                rs_sketch_quantile(acc->sk, 0.50, &m->p50);
+                rs_sketch_quantile(acc->sk, 0.75, &m->p75);
+                rs_sketch_quantile(acc->sk, 0.95, &m->p95);
+                rs_sketch_quantile(acc->sk, 0.99, &m->p99);
+                m->good              = acc->rated[RS_RATING_GOOD];
+                m->needs_improvement = acc->rated[RS_RATING_NEEDS_IMPROVEMENT];
+                m->poor              = acc->rated[RS_RATING_POOR];
+                m->sketch            = a->skbuf + off;
+                m->sketch_len =
+                    rs_sketch_serialize(acc->sk, a->skbuf + off, need - off);
+                off += m->sketch_len;
+                n++;
+        }
+
+        rs_id_init(&h, "rum_aggregate");
+        rs_id_add_str(&h, e->tenant->name);
+        rs_id_add_str(&h, e->route->name);
+        rs_id_add_str(&h, seg_type);
+        rs_id_add_str(&h, seg_value);
+        rs_id_add_i64(&h, start);
+        rs_id_hex(&h, id);
+
+        agg.aggregate_id    = id;
+        agg.tenant_id       = e->tenant->name;
+        agg.route           = e->route->name;
+        agg.segment_type    = seg_type;
+        agg.segment_value   = seg_value;
+        agg.window_start_ms = start;
+        agg.window_end_ms   = end;
+        agg.events          = seg->events;
+        agg.page_views      = seg->page_views;
+        agg.metrics         = sums;
+        agg.metric_cnt      = n;
+
+        if (rs_rum_aggregate_write(rs_avro_encoder_value(a->enc), &agg) == -1 ||
+            rs_avro_encoder_encode(a->enc, &buf, &len, err, sizeof(err)) ==
+                -1) {
+                rs_log_error("encoding aggregate %s: %s", id, err);
+                return -1;
+        }
+        hdrs = rd_kafka_headers_new(1);
+        rs_kafka_header_str(hdrs, "rs.id", id);
+        if (rs_kafka_produce(rs_stream_producer(a->stream),
+                             a->conf->output_topic, e->tenant->name,
+                             strlen(e->tenant->name), buf, len, hdrs, err,
+                             sizeof(err)) == -1) {
+                rs_log_error("%s", err);
+                return -1;
+        }
+
+        fmt_ts(start, ts_start, sizeof(ts_start));
+        fmt_ts(end, ts_end, sizeof(ts_end));
+        rs_pg_batch_str(a->b_views, e->tenant->name);
+        rs_pg_batch_str(a->b_views, e->route->name);
+        rs_pg_batch_str(a->b_views, seg_type);
+        rs_pg_batch_str(a->b_views, seg_value);
+        rs_pg_batch_str(a->b_views, ts_start);
+        rs_pg_batch_str(a->b_views, ts_end);
+        rs_pg_batch_i64(a->b_views, seg->events);
+        rs_pg_batch_f64(a->b_views, seg->page_views);
+        rs_pg_batch_str(a->b_views, id);
+        rs_pg_batch_row_end(a->b_views);
+
+        for (i = 0; i < (int)n; i++) {
+                const rs_metric_summary_t *m = &sums[i];
+                rs_metric_t                metric;
+                int                        rated;
+                rs_metric_from_name(m->name, &metric);
+                rated = rs_metric_rated(metric);
+                rs_pg_batch_str(a->b_aggs, e->tenant->name);
+                rs_pg_batch_str(a->b_aggs, e->route->name);
+                rs_pg_batch_str(a->b_aggs, seg_type);
+                rs_pg_batch_str(a->b_aggs, seg_value);
+                rs_pg_batch_str(a->b_aggs, ts_start);
+                rs_pg_batch_str(a->b_aggs, m->name);
+                rs_pg_batch_str(a->b_aggs, ts_end);
+                rs_pg_batch_str(a->b_aggs, m->unit);
+                rs_pg_batch_i64(a->b_aggs, m->samples);
+                rs_pg_batch_f64(a->b_aggs, m->weight);
+                rs_pg_batch_f64(a->b_aggs, m->mean);
+                rs_pg_batch_f64(a->b_aggs, m->p50);
+                rs_pg_batch_f64(a->b_aggs, m->p75);
+                rs_pg_batch_f64(a->b_aggs, m->p95);
+                rs_pg_batch_f64(a->b_aggs, m->p99);
+                rs_pg_batch_f64(a->b_aggs, rated ? m->good : NAN);
+                rs_pg_batch_f64(a->b_aggs, rated ? m->needs_improvement : NAN);
+                rs_pg_batch_f64(a->b_aggs, rated ? m->poor : NAN);
+                rs_pg_batch_bytea(a->b_aggs, m->sketch, m->sketch_len);
+                rs_pg_batch_row_end(a->b_aggs);
+        }
+        rs_counter_add(a->c_aggregates, 1);
+        return 0;
+}
+
+static int emit_entry(agg_t *a, const entry_t *e, int64_t start, int64_t end) {
+        char   code[3];
+        size_t i;
+
+        if (emit_seg(a, e, "all", "all", &e->all, start, end) == -1)
+                return -1;
+        for (i = 0; i < DEV_CNT; i++)
+                if (e->device[i] && emit_seg(a, e, "device", device_names[i],
+                                             e->device[i], start, end) == -1)
+                        return -1;
+        for (i = 0; i < CONN_CNT; i++)
+                if (e->conn[i] && emit_seg(a, e, "connection", conn_names[i],
+                                           e->conn[i], start, end) == -1)
+                        return -1;
+        for (i = 0; i < e->country_cnt; i++) {
+                code[0] = (char)(e->country_codes[i] >> 8);
+                code[1] = (char)(e->country_codes[i] & 0xff);
+                code[2] = '\0';
+                if (emit_seg(a, e, "country", code, e->country[i], start,
+                             end) == -1)
+                        return -1;
+        }
+        return 0;
+}
+
+typedef struct emit_ctx_s {
+        agg_t  *a;
+        int64_t start, end;
+        int     failed;
+} emit_ctx_t;
+
+static void emit_entry_cb(uint64_t key, void *value, void *opaque) {
+        emit_ctx_t *ctx = opaque;
+
+        (void)key;
+        if (!ctx->failed &&
+            emit_entry(ctx->a, value, ctx->start, ctx->end) == -1)
+                ctx->failed = 1;
+}
+
+static int on_emit(void *opaque, rs_stream_part_t *part) {
+        agg_t  *a = opaque;
+        int64_t start;
+        void   *data;
+
+        while (rs_window_pop_closed(part->win, &start, &data)) {
+                emit_ctx_t ctx = {a, start, start + rs_window_size(part->win),
+                                  0};
+                if (data)
+                        rs_map64_foreach(data, emit_entry_cb, &ctx);
+                window_free(a, data);
+                if (ctx.failed)
+                        return -1;
+        }
+        return 0;
+}
+
+static int on_write(void *opaque, rs_pg_t *pg, char *errstr,
+                    size_t errstr_size) {
+        agg_t         *a         = opaque;
+        rs_pg_batch_t *batches[] = {a->b_routes, a->b_views, a->b_aggs};
+        size_t         i;
+
+        for (i = 0; i < sizeof(batches) / sizeof(*batches); i++)
+                if (rs_pg_batch_rows(batches[i]) > 0 &&
+                    rs_pg_batch_flush(pg, batches[i], errstr, errstr_size) ==
+                        -1)
+                        return -1;
+        return 0;
+}
+
+static void on_written(void *opaque) {
+        agg_t *a = opaque;
+
+        rs_pg_batch_clear(a->b_routes);
+        rs_pg_batch_clear(a->b_views);
+        rs_pg_batch_clear(a->b_aggs);
+}
+
+/*
+ * Partitions.
+ */
+static void pstate_free(agg_t *a, pstate_t *ps);
+
+static int on_part_open(void *opaque, rs_stream_part_t *part, rs_pg_t *pg,
+                        char *errstr, size_t errstr_size) {
+        agg_t      *a  = opaque;
+        pstate_t   *ps = calloc(1, sizeof(*ps));
+        char        pnum[16];
+        const char *params[3];
+        PGresult   *res = NULL;
+        int         i;
+
+        if (!ps || !(ps->tenants = rs_map_new())) {
+                free(ps);
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        /* The routes admitted before, so the caps decide as they did. */
+        snprintf(pnum, sizeof(pnum), "%" PRId32, part->partition);
+        params[0] = a->conf->stream.group_id;
+        params[1] = part->topic;
+        params[2] = pnum;
+        res       = rs_pg_query(pg,
+                                "SELECT tenant_id, route FROM tenant_routes "
+                                      "WHERE consumer_group = $1 AND topic = $2 "
+                                      "AND partition = $3::int",
+                                3, params, errstr, errstr_size);
+        if (!res)
+                goto fail;
+        for (i = 0; i < PQntuples(res); i++) {
+                const char *tn = PQgetvalue(res, i, 0);
+                const char *rn = PQgetvalue(res, i, 1);
+                void      **slot;
+                int         created;
+                tenant_t   *t;
+                if ((slot = rs_map_get(ps->tenants, tn, strlen(tn)))) {
+                        t = *slot;
+                } else {
+                        if (!(t = calloc(1, sizeof(*t))) ||
+                            !(t->routes = rs_map_new()) ||
+                            !(slot = rs_map_put(ps->tenants, tn, strlen(tn),
+                                                &created))) {
+                                if (t)
+                                        rs_map_destroy(t->routes);
+                                free(t);
+                                goto oom;
+                        }
+                        t->name = rs_map_key_of(slot);
+                        t->idx  = ps->tenant_cnt++;
+                        *slot   = t;
+                }
+                if (!rs_map_get(t->routes, rn, strlen(rn))) {
+                        if (!route_add(t, rn, strlen(rn)))
+                                goto oom;
+                        t->admitted++;
+                }
+        }
+        PQclear(res);
+        part->state = ps;
+        return 0;
+
+oom:
+        snprintf(errstr, errstr_size, "out of memory");
+fail:
+        PQclear(res);
+        pstate_free(a, ps);
+        return -1;
+}
+
+static void window_free_cb(int64_t start, void *data, void *opaque) {
+        (void)start;
+        window_free(opaque, data);
+}
+
+static void pstate_free(agg_t *a, pstate_t *ps) {
+        (void)a;
+        if (!ps)
+                return;
+        rs_map_foreach(ps->tenants, tenant_free_cb, NULL);
+        rs_map_destroy(ps->tenants);
+        free(ps);
+}
+
+static void on_part_close(void *opaque, rs_stream_part_t *part) {
+        agg_t *a = opaque;
+
+        rs_window_foreach(part->win, window_free_cb, a);
+        pstate_free(a, part->state);
+        part->state = NULL;
+}
+
+static const rs_stream_ops_t agg_ops = {
+    .part_open  = on_part_open,
+    .part_close = on_part_close,
+    .message    = on_message,
+    .emit       = on_emit,
+    .write      = on_write,
+    .written    = on_written,
+};
+
+/*
+ * Construction.
+ */
+static const char *const views_cols[] = {
+    "tenant_id",  "route",  "segment_type", "segment_value", "window_start",
+    "window_end", "events", "page_views",   "aggregate_id"};
+static const char *const aggs_cols[]   = {"tenant_id",
+                                          "route",
+                                          "segment_type",
+                                          "segment_value",
+                                          "window_start",
+                                          "metric",
+                                          "window_end",
+                                          "unit",
+                                          "samples",
+                                          "weight",
+                                          "mean",
+                                          "p50",
+                                          "p75",
+                                          "p95",
+                                          "p99",
+                                          "good",
+                                          "needs_improvement",
+                                          "poor",
+                                          "sketch"};
+static const char *const routes_cols[] = {"consumer_group", "topic",
+                                          "tenant_id", "route", "partition"};
+
+agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
+        agg_t        *a = calloc(1, sizeof(*a));
+        rs_metrics_t *m;
+
+        if (!a) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        a->conf = conf;
+        if (rs_event_check_schemas(errstr, errstr_size) == -1 ||
+            !(a->reg = rs_avro_registry_new(errstr, errstr_size)) ||
+            !(a->dec = rs_avro_decoder_new(a->reg, RS_SCHEMA_ID_RUM_EVENT,
+                                           errstr, errstr_size)) ||
+            !(a->enc = rs_avro_encoder_new(a->reg, RS_SCHEMA_ID_RUM_AGGREGATE,
+                                           errstr, errstr_size)))
+                goto fail;
+        a->b_views  = rs_pg_batch_new("rum_page_views", views_cols, 9, 5);
+        a->b_aggs   = rs_pg_batch_new("rum_aggregates", aggs_cols, 19, 6);
+        a->b_routes = rs_pg_batch_new("tenant_routes", routes_cols, 5, 4);
+        if (!a->b_views || !a->b_aggs || !a->b_routes) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        a->stream = rs_stream_new(PROCESSOR, &conf->stream, &agg_ops, a, errstr,
+                                  errstr_size);
+        if (!a->stream)
+                goto fail;
+
+        m = rs_stream_metrics(a->stream);
+        a->c_events =
+            rs_metrics_counter(m, "events_aggregated_total",
+                               "Page views added to aggregates", NULL);
+        a->c_no_consent =
+            rs_metrics_counter(m, "events_dropped_total",
+                               "Events dropped by policy (not dead-lettered)",
+                               "reason=\"no_consent\"");
+        a->c_replay_skipped = rs_metrics_counter(
+            m, "replay_skipped_total",
+            "Replayed events of windows already written", NULL);
+        a->c_route_overflow =
+            rs_metrics_counter(m, "route_overflow_total",
+                               "Events counted under " RS_ROUTE_OVERFLOW
+                               " because their tenant reached its route cap",
+                               NULL);
+        a->c_aggregates = rs_metrics_counter(
+            m, "aggregates_emitted_total",
+            "RumAggregate records produced and written", NULL);
+        a->c_custom_ignored = rs_metrics_counter(
+            m, "custom_timings_ignored_total",
+            "Custom timings received but not aggregated yet", NULL);
+        return a;
+
+fail:
+        agg_destroy(a);
+        return NULL;
+}
+
+void agg_destroy(agg_t *a) {
+        size_t i;
+
+        if (!a)
+                return;
+        /* The stream's last checkpoint still calls back into us. */
+        rs_stream_destroy(a->stream);
+        rs_pg_batch_destroy(a->b_views);
+        rs_pg_batch_destroy(a->b_aggs);
+        rs_pg_batch_destroy(a->b_routes);
+        rs_avro_encoder_destroy(a->enc);
+        rs_avro_decoder_destroy(a->dec);
+        rs_avro_registry_destroy(a->reg);
+        for (i = 0; i < a->pool_cnt; i++)
+                rs_sketch_destroy(a->pool[i]);
+        free(a->pool);
+        free(a->skbuf);
+        free(a);
+}
+
+int agg_run(agg_t *a) {
+        return rs_stream_run(a->stream);
+}
+
+void agg_stop(agg_t *a) {
+        rs_stream_stop(a->stream);
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: formatting, unit and integration
+# tests (ctest), the unit tests again under AddressSanitizer and
+# UndefinedBehaviorSanitizer, and a check of docker-compose.yml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+echo "== formatting (clang-format, .clang-format)"
+unformatted=$(git ls-files '*.c' '*.h' | while read -r f; do
+	clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"
+done)
+if [ -n "$unformatted" ]; then
+	echo "not clang-formatted:"; echo "$unformatted"; exit 1
+fi
+
+echo "== docker-compose.yml"
+docker-compose -f docker-compose.yml config -q
+
+echo "== sanitizer build of the unit tests (build-asan/)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRS_SANITIZE=ON \
+	-DRS_INTEGRATION_TESTS=OFF >/dev/null
+cmake --build build-asan -j"$(nproc)" >/dev/null
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest -L unit --output-on-failure)
+
+echo "== unit and integration tests (build/)"
+cd build
+ctest --output-on-failure --timeout 900

@@ -1,0 +1,381 @@
+/*
+ * itest: integration-test helpers. See itest.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rumstream/avro.h"
+#include "rumstream/kafka.h"
+#include "rumstream/traffic.h"
+
+#include <libpq-fe.h>
+
+#include "itest.h"
+
+extern char **environ;
+
+const char *rs_it_bin(const char *name) {
+        static char path[4][1024];
+        static int  n;
+        char       *p = path[n++ % 4];
+
+        if (!strcmp(name, "rumctl"))
+                snprintf(p, 1024, "%s/rumctl", RS_BINARY_DIR);
+        else
+                snprintf(p, 1024, "%s/%s", RS_BINARY_DIR, name);
+        return p;
+}
+
+void rs_it_die(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        fprintf(stderr, "FATAL: ");
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+        exit(1);
+}
+
+int64_t rs_it_now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+                ;
+}
+
+pid_t rs_it_spawn(const char *const *argv, const char *const *env,
+                  const char *log_path) {
+        pid_t pid = fork();
+
+        if (pid == -1)
+                return -1;
+        if (pid == 0) {
+                int    fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+                size_t i;
+                if (fd >= 0) {
+                        dup2(fd, 1);
+                        dup2(fd, 2);
+                        close(fd);
+                }
+                for (i = 0; env && env[i]; i++)
+                        putenv((char *)env[i]);
+                execv(argv[0], (char *const *)argv);
+                fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        return pid;
+}
+
+int rs_it_wait_exit(pid_t pid, int timeout_ms) {
+        int64_t deadline = rs_it_now_ms() + timeout_ms;
+        int     status;
+
+        for (;;) {
+                pid_t r = waitpid(pid, &status, WNOHANG);
+                if (r == pid) {
+                        if (WIFEXITED(status))
+                                return WEXITSTATUS(status);
+                        if (WIFSIGNALED(status))
+                                return 128 + WTERMSIG(status);
+                        return -1;
+                }
+                if (r == -1 && errno != EINTR)
+                        return -1;
+                if (rs_it_now_ms() > deadline) {
+                        kill(pid, SIGKILL);
+                        waitpid(pid, &status, 0);
+                        return -1;
+                }
+                sleep_ms(20);
+        }
+}
+
+int rs_it_wait_for(int (*cond)(void *opaque), void *opaque, int timeout_ms) {
+        int64_t deadline = rs_it_now_ms() + timeout_ms;
+
+        for (;;) {
+                if (cond(opaque))
+                        return 1;
+                if (rs_it_now_ms() > deadline)
+                        return 0;
+                sleep_ms(20);
+        }
+}
+
+void rs_it_produce_event(rs_kafka_producer_t *p, const char *topic,
+                         const rs_rum_event_t *ev) {
+        static rs_avro_registry_t *reg;
+        static rs_avro_encoder_t  *enc;
+        const void                *buf;
+        size_t                     len;
+        char                       err[512];
+
+        if (!enc) {
+                if (!(reg = rs_avro_registry_new(err, sizeof(err))) ||
+                    !(enc = rs_avro_encoder_new(reg, RS_SCHEMA_ID_RUM_EVENT,
+                                                err, sizeof(err))))
+                        rs_it_die("avro: %s", err);
+        }
+        if (rs_rum_event_write(rs_avro_encoder_value(enc), ev) == -1 ||
+            rs_avro_encoder_encode(enc, &buf, &len, err, sizeof(err)) == -1)
+                rs_it_die("encode: %s", err);
+        rs_it_produce_raw(p, topic, ev->tenant_id, buf, len);
+}
+
+void rs_it_produce_raw(rs_kafka_producer_t *p, const char *topic,
+                       const char *key, const void *buf, size_t len) {
+        char err[512];
+
+        if (rs_kafka_produce(p, topic, key, key ? strlen(key) : 0, buf, len,
+                             NULL, err, sizeof(err)) == -1)
+                rs_it_die("produce: %s", err);
+}
+
+long rs_it_read_topic(const char *brokers, const char *topic,
+                      rs_it_msg_t **msgsp, int timeout_ms) {
+        rd_kafka_conf_t                 *conf = rd_kafka_conf_new();
+        rd_kafka_t                      *rk;
+        const struct rd_kafka_metadata  *md = NULL;
+        rd_kafka_topic_partition_list_t *list;
+        rs_it_msg_t                     *msgs = NULL;
+        long                             cnt = 0, cap = 0, expect = 0;
+        int64_t                          deadline = rs_it_now_ms() + timeout_ms;
+        rd_kafka_topic_t                *rkt;
+        char                             err[512];
+        int                              i;
+
+        rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err));
+        rd_kafka_conf_set(conf, "group.id", rs_it_unique("reader"), err,
+                          sizeof(err));
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err,
+                          sizeof(err));
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+        if (!rk)
+                rs_it_die("reader: %s", err);
+        rkt = rd_kafka_topic_new(rk, topic, NULL);
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) || md->topics[0].err)
+                rs_it_die("metadata of %s failed", topic);
+        list = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+        for (i = 0; i < md->topics[0].partition_cnt; i++) {
+                int64_t lo, hi;
+                int32_t id = md->topics[0].partitions[i].id;
+                if (rd_kafka_query_watermark_offsets(rk, topic, id, &lo, &hi,
+                                                     10000))
+                        rs_it_die("watermarks of %s failed", topic);
+                expect += hi - lo;
+                rd_kafka_topic_partition_list_add(list, topic, id)->offset = lo;
+        }
+        rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        rd_kafka_assign(rk, list);
+        rd_kafka_topic_partition_list_destroy(list);
+
+        while (cnt < expect && rs_it_now_ms() < deadline) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+                rs_it_msg_t        *o;
+                if (!m)
+                        continue;
+                if (m->err) {
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                if (cnt == cap) {
+                        cap  = cap ? cap * 2 : 1024;
+                        msgs = realloc(msgs, (size_t)cap * sizeof(*msgs));
+                        if (!msgs)
+                                rs_it_die("out of memory");
+                }
+                o = &msgs[cnt++];
+                memset(o, 0, sizeof(*o));
+                o->key   = m->key ? strndup(m->key, m->key_len) : NULL;
+                o->value = malloc(m->len ? m->len : 1);
+                memcpy(o->value, m->payload, m->len);
+                o->len       = m->len;
+                o->partition = m->partition;
+                o->offset    = m->offset;
+                rs_kafka_header_get(m, RS_DLQ_REASON, o->reason,
+                                    sizeof(o->reason));
+                rs_kafka_header_get(m, "rs.id", o->id, sizeof(o->id));
+                rd_kafka_message_destroy(m);
+        }
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        *msgsp = msgs;
+        return cnt == expect ? cnt : -1;
+}
+
+void rs_it_msgs_free(rs_it_msg_t *msgs, long cnt) {
+        long i;
+
+        for (i = 0; i < cnt; i++) {
+                free(msgs[i].key);
+                free(msgs[i].value);
+        }
+        free(msgs);
+}
+
+const char *rs_it_unique(const char *prefix) {
+        static char buf[8][128];
+        static int  n;
+        char       *p = buf[n % 8];
+
+        snprintf(p, 128, "%s-%d-%d", prefix, (int)getpid(), n);
+        n++;
+        return p;
+}
+
+pid_t rs_it_start_aggregator(const char *brokers, const char *dsn,
+                             const char *group, int until_eof,
+                             const char *const *extra, const char *log_path) {
+        static char sets[8][512];
+        const char *argv[64];
+        int         n = 0, s = 0;
+        size_t      i;
+
+        argv[n++] = rs_it_bin("rum-aggregator");
+        if (until_eof)
+                argv[n++] = "--until-eof";
+#define SET(...)                                                               \
+        do {                                                                   \
+                snprintf(sets[s], sizeof(sets[s]), __VA_ARGS__);               \
+                argv[n++] = "--set";                                           \
+                argv[n++] = sets[s++];                                         \
+        } while (0)
+        SET("kafka_brokers=%s", brokers);
+        SET("pg_dsn=%s", dsn);
+        SET("group_id=%s", group);
+        /* Consumer groups on the embedded cluster rebalance slowly with
+         * the default timeouts. */
+        SET("kafka_consumer.session.timeout.ms=6000");
+        SET("kafka_consumer.heartbeat.interval.ms=500");
+#undef SET
+        for (i = 0; extra && extra[i] && n < 60; i++) {
+                argv[n++] = "--set";
+                argv[n++] = extra[i];
+        }
+        argv[n] = NULL;
+        return rs_it_spawn(argv, NULL, log_path);
+}
+
+const char *rs_it_dsn_db(const char *dsn, const char *db) {
+        static char buf[4][512];
+        static int  k;
+        char       *out = buf[k++ % 4];
+        const char *p   = strstr(dsn, "dbname=");
+        size_t      pre;
+
+        if (!p) {
+                snprintf(out, 512, "%s dbname=%s", dsn, db);
+                return out;
+        }
+        pre = (size_t)(p - dsn);
+        p += strcspn(p, " ");
+        snprintf(out, 512, "%.*sdbname=%s%s", (int)pre, dsn, db, p);
+        return out;
+}
+
+static PGconn *connect_or_die(const char *dsn) {
+        PGconn *c = PQconnectdb(dsn);
+
+        if (PQstatus(c) != CONNECTION_OK)
+                rs_it_die("connect %s: %s", dsn, PQerrorMessage(c));
+        return c;
+}
+
+void rs_it_create_db(const char *dsn, const char *db) {
+        PGconn   *c = connect_or_die(dsn);
+        char      sql[256];
+        PGresult *r;
+
+        snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", db);
+        r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                rs_it_die("%s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+}
+
+char *rs_it_table_digest(const char *dsn, const char *table,
+                         const char *order_by) {
+        PGconn   *c = connect_or_die(dsn);
+        char      sql[1024], *out;
+        PGresult *r;
+
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, "
+                 "E'\\n' ORDER BY %s)), '') FROM %s t",
+                 order_by, table);
+        r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+                rs_it_die("%s: %s", sql, PQerrorMessage(c));
+        out = strdup(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        PQfinish(c);
+        return out;
+}
+
+long long rs_it_pg_ll(const char *dsn, const char *sql) {
+        PGconn   *c = PQconnectdb(dsn);
+        long long v = -1;
+        PGresult *r;
+
+        if (PQstatus(c) != CONNECTION_OK) {
+                fprintf(stderr, "connect: %s", PQerrorMessage(c));
+                PQfinish(c);
+                return -1;
+        }
+        r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+            !PQgetisnull(r, 0, 0))
+                v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+                fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+        return v;
+}
+
+void rs_it_produce_traffic(rs_kafka_producer_t *p, const char *topic,
+                           uint64_t seed, int tenants, long n,
+                           rs_it_event_cb cb, void *opaque) {
+        rs_traffic_conf_t tc;
+        rs_traffic_t     *t;
+        rs_rum_event_t    ev;
+        char              err[512];
+        long              i;
+
+        rs_traffic_conf_defaults(&tc);
+        tc.seed              = seed;
+        tc.tenants           = tenants;
+        tc.routes_per_tenant = 10;
+        tc.start_ms          = RS_IT_TRAFFIC_START_MS;
+        tc.events_per_sec    = 30;
+        tc.max_disorder_ms   = 2000;
+        if (!(t = rs_traffic_new(&tc)))
+                rs_it_die("traffic generator");
+        for (i = 0; i < n; i++) {
+                rs_traffic_next(t, &ev);
+                if (cb)
+                        cb(&ev, opaque);
+                rs_it_produce_event(p, topic, &ev);
+        }
+        rs_traffic_destroy(t);
+        if (rs_kafka_producer_sync(p, 60000, err, sizeof(err)) == -1)
+                rs_it_die("produce: %s", err);
+}

@@ -1,0 +1,124 @@
+/*
+ * itest: helpers for integration tests: an embedded Kafka, processes of
+ * the built binaries, waiting on conditions (never on fixed sleeps), and
+ * reading topics back.
+ */
+#ifndef RS_ITEST_H
+#define RS_ITEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rumstream/event.h"
+#include "rumstream/kafka.h"
+
+/** @brief Path of a built binary ("rum-aggregator", "rumctl"). Static. */
+const char *rs_it_bin(const char *name);
+
+/**
+ * @brief Starts \p argv[0] (a path) with \p argv, extra environment entries
+ *        \p env ("K=V", NULL-terminated, may be NULL), stdout and stderr
+ *        appended to \p log_path. @returns the pid or -1.
+ */
+pid_t rs_it_spawn(const char *const *argv, const char *const *env,
+                  const char *log_path);
+
+/** @brief Waits up to \p timeout_ms for \p pid to exit.
+ *  @returns its exit status (0-255), 128+signal if killed, or -1 on
+ *           timeout (the process is then killed). */
+int rs_it_wait_exit(pid_t pid, int timeout_ms);
+
+/** @brief Polls \p cond every 20 ms until it returns non-zero or
+ *         \p timeout_ms passed. @returns 1 if the condition held, 0 if not.*/
+int rs_it_wait_for(int (*cond)(void *opaque), void *opaque, int timeout_ms);
+
+/** @brief Monotonic milliseconds. */
+int64_t rs_it_now_ms(void);
+
+/** @brief Produces one RumEvent (Avro framed, key = tenant) and fails the
+ *         test process on error. */
+void rs_it_produce_event(rs_kafka_producer_t *p, const char *topic,
+                         const rs_rum_event_t *ev);
+
+/** @brief Produces raw bytes with \p key. */
+void rs_it_produce_raw(rs_kafka_producer_t *p, const char *topic,
+                       const char *key, const void *buf, size_t len);
+
+/** A message read back from a topic. */
+typedef struct rs_it_msg_s {
+        char   *key;
+        void   *value;
+        size_t  len;
+        char    reason[64]; /* rs.reason header, if any */
+        char    id[64];     /* rs.id header, if any */
+        int32_t partition;
+        int64_t offset;
+} rs_it_msg_t;
+
+/**
+ * @brief Reads every message of \p topic from the beginning to its current
+ *        end (waiting up to \p timeout_ms). @returns the count, with a
+ *        malloc'd array in *msgsp (free with rs_it_msgs_free()), or -1.
+ */
+long rs_it_read_topic(const char *brokers, const char *topic,
+                      rs_it_msg_t **msgsp, int timeout_ms);
+void rs_it_msgs_free(rs_it_msg_t *msgs, long cnt);
+
+/** @brief "<prefix>-<pid>-<counter>": unique names for groups and DBs. */
+const char *rs_it_unique(const char *prefix);
+
+/** @brief Prints a failure and exits 1 (for setup steps that cannot go
+ *         on). */
+void rs_it_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
+
+/*
+ * Aggregator runs.
+ */
+
+/** @brief Starts rum-aggregator against \p brokers and \p dsn in consumer
+ *         group \p group, with test-friendly timeouts and \p extra
+ *         "--set" values ("name=value", NULL-terminated, may be NULL).
+ *         \p until_eof adds --until-eof. @returns the pid. */
+pid_t rs_it_start_aggregator(const char *brokers, const char *dsn,
+                             const char *group, int until_eof,
+                             const char *const *extra, const char *log_path);
+
+/** @brief "host=... dbname=<db>": \p dsn with its dbname replaced. Static
+ *         storage, four calls deep. */
+const char *rs_it_dsn_db(const char *dsn, const char *db);
+
+/** @brief Creates database \p db on the server of \p dsn. */
+void rs_it_create_db(const char *dsn, const char *db);
+
+/**
+ * @brief md5 over every row of \p table in \p order_by order, with the
+ *        row count: "<count>:<md5>". Two runs that wrote the same rows have
+ *        the same digest. Caller frees.
+ */
+char *rs_it_table_digest(const char *dsn, const char *table,
+                         const char *order_by);
+
+/** @brief One number from \p sql (-1 on error, printed). */
+long long rs_it_pg_ll(const char *dsn, const char *sql);
+
+/*
+ * Standard traffic for aggregator tests.
+ */
+
+/** Event time of the first generated event: 2026-11-20T00:00:00Z. */
+#define RS_IT_TRAFFIC_START_MS 1763596800000LL
+
+typedef void (*rs_it_event_cb)(const rs_rum_event_t *ev, void *opaque);
+
+/**
+ * @brief Produces \p n generated page views (seed \p seed, \p tenants
+ *        tenants, 10 routes each, 30 events per second of event time,
+ *        2 s of disorder) to \p topic, calling \p cb (may be NULL) with each
+ *        before it is produced. Syncs before returning.
+ */
+void rs_it_produce_traffic(rs_kafka_producer_t *p, const char *topic,
+                           uint64_t seed, int tenants, long n,
+                           rs_it_event_cb cb, void *opaque);
