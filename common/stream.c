@@ -294,7 +294,7 @@ static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts) {
         char         err[512];
         int          i;
 
-        s->assigned_once = 1;
+        s->assigned_once = 1; /* an empty assignment counts: nothing to do */
         s->last_rkt      = NULL;
         for (i = 0; i < parts->cnt; i++) {
                 rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -389,6 +389,9 @@ static void on_revoke(void                                  *opaque,
                 part_free(s, sl);
         }
         s->last_rkt = NULL;
+        /* An assignment follows (eager rebalancing): until it arrives, no
+         * partitions does not mean the input is done. */
+        s->assigned_once = 0;
         rs_gauge_set(s->g_partitions, (int64_t)s->part_cnt);
         rs_log_info("revoked %d partition(s)", parts->cnt);
 }
@@ -629,7 +632,8 @@ int rs_stream_run(rs_stream_t *s) {
          * windows stay open and are replayed from the stored position. */
         if (checkpoint(s, conf->until_eof && all_at_eof(s) && !s->stop) == -1)
                 return s->fatal ? -1 : 0;
-        rs_log_info("%s stopped cleanly", s->name);
+        rs_log_info("%s stopped cleanly after %" PRIu64 " messages",
+                    s->name, rs_counter_get(s->c_messages));
         return 0;
 }
 

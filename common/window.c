@@ -135,16 +135,27 @@ int rs_window_assign(rs_window_t *win, int64_t ts, int64_t offset,
                 if (win->slots[i - 1].start < start)
                         break;
         }
-        /* The cap counts windows that have not closed: closed ones waiting
-         * to be emitted at the next checkpoint must not make the outcome
-         * depend on when checkpoints run. Windows this very event closes
-         * do not count either (else max_open 1 could never move on). */
-        if (unclosed(win, closed_after(win, ts)) >= win->max_open)
-                return RS_WINDOW_LIMIT;
+        /* At the cap, the oldest unclosed window closes early instead of
+         * the event being refused. closed_until is stored with the input
+         * position, so a replay takes the same decisions: refusing would
+         * depend on windows a replay does not rebuild. Windows this event
+         * closes itself do not count (else max_open 1 could never move
+         * on), and closed ones waiting to be popped never do. */
+        {
+                int64_t after = closed_after(win, ts);
+                size_t n      = unclosed(win, after);
+                while (n >= win->max_open) {
+                        int64_t oldest = win->slots[win->cnt - n].start;
+                        if (start < oldest)
+                                return RS_WINDOW_LATE; /* it would go first */
+                        win->closed_until = oldest + win->size;
+                        n--;
+                }
+        }
         if (win->cnt == win->cap) {
                 slot_t *n = realloc(win->slots, 2 * win->cap * sizeof(*n));
                 if (!n)
-                        return RS_WINDOW_LIMIT;
+                        return RS_WINDOW_NOMEM;
                 win->slots = n;
                 win->cap *= 2;
         }

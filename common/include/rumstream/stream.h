@@ -88,7 +88,7 @@ typedef struct rs_stream_conf_s {
          "Close a partition's windows after this long without input (0 off)"},\
         {"window.max_open", RS_CONF_INT,                                      \
          offsetof(type, stream.max_open_windows), "16", 1, 1024, NULL,        \
-         "Open windows per partition; events beyond go to the DLQ"},          \
+         "Open windows per partition; beyond, the oldest closes early"},          \
         {"commit_interval_ms", RS_CONF_INT,                                   \
          offsetof(type, stream.commit_interval_ms), "5000", 10, 600000, NULL, \
          "Store positions at least this often"},                              \

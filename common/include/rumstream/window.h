@@ -15,9 +15,15 @@
  * The open windows are kept in a small array ordered by start (a partition
  * rarely has more than two or three open); each records the offset of the
  * first input message that went into it, so that the resume position of the
- * partition — the oldest such offset — never passes an open window. A cap on
- * windows not yet closed bounds memory whatever timestamps arrive; closed
- * windows stay until the owner pops them (at its next checkpoint).
+ * partition — the oldest such offset — never passes an open window.
+ *
+ * Memory is bounded whatever timestamps arrive: when an event would open a
+ * window beyond max_open unclosed ones, the oldest unclosed window closes
+ * early (closed_until moves to its end, so its stragglers become late)
+ * rather than the event being refused; a refusal would depend on windows a
+ * replay does not rebuild, an early close depends only on closed_until,
+ * which is stored with the position. Closed windows stay until the owner
+ * pops them (at its next checkpoint).
  */
 #ifndef RS_WINDOW_H
 #define RS_WINDOW_H
@@ -30,7 +36,7 @@
 /* rs_window_assign() results. */
 #define RS_WINDOW_OK    0
 #define RS_WINDOW_LATE  -1 /* its window is closed already */
-#define RS_WINDOW_LIMIT -2 /* it would open more windows than allowed */
+#define RS_WINDOW_NOMEM -2 /* no memory for another window */
 
 typedef struct rs_window_s rs_window_t;
 
@@ -56,8 +62,11 @@ int64_t rs_window_size(const rs_window_t *win);
  *        \p offset, and advances the watermark with it.
  * @param datap set to the window's payload slot (NULL when it was just
  *        opened; the caller stores its payload there).
- * @returns RS_WINDOW_OK with *startp set, RS_WINDOW_LATE or RS_WINDOW_LIMIT
- *          (then nothing changed, the watermark included).
+ * @returns RS_WINDOW_OK with *startp set; RS_WINDOW_LATE (its window is
+ *          closed, or would be the one closed early at the cap) or
+ *          RS_WINDOW_NOMEM, and then nothing changed, the watermark
+ *          included. The slot pointer is valid until the next assign or
+ *          pop.
  */
 int rs_window_assign(rs_window_t *win, int64_t ts, int64_t offset,
                      int64_t *startp, void ***datap);
