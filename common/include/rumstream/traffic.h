@@ -25,15 +25,18 @@
  *   LCP medians ~1.8-3.5 s, FCP ~1.2-2.2 s, TTFB ~300-900 ms; INP (present
  *   for ~60% of views, those with an interaction) ~100-300 ms; CLS is 0 for
  *   about half the views with a tail to ~0.4. The navigation-timing
- *   breakdown is present for ~80% and adds up to TTFB; a few routes carry
+ *   breakdown is present for ~80%, with dns + connect (which includes tls)
+ *   + request = TTFB as in schemas/rum_event.avsc; a few routes carry
  *   custom timings ("api.latency", "search.results", "checkout.payment").
  *   Every value is below rs_metric_default_max().
  * - Event time advances by 1000 / events_per_sec ms per event; each event's
  *   timestamp then moves back by a random 0..max_disorder_ms, as events from
  *   many browsers arrive slightly out of order.
- * - Optionally a regression: from regression_from_ms on, LCP, INP, FCP and
- *   TTFB (and the navigation timings) of one tenant's route are multiplied by
- *   regression_factor.
+ * - Optionally a regression: from regression_from_ms on (event time), LCP,
+ *   INP, FCP and TTFB of one tenant's route are multiplied by
+ *   regression_factor (the longer TTFB shows in the request phase).
+ *   Nothing else changes: apart from those values the sequence is the one
+ *   the same configuration without the regression gives.
  *
  * The generator uses its own PRNG (xoshiro256** seeded by splitmix64): the
  * same configuration gives the same sequence on every run and machine with
@@ -48,7 +51,7 @@
 
 typedef struct rs_traffic_conf_s {
         uint64_t seed;
-        int tenants;           /**< default 5 */
+        int      tenants;      /**< default 5 */
         int routes_per_tenant; /**< route templates per tenant, default 12 */
         int64_t start_ms;      /**< event time of the first event */
         /** Event-time rate: timestamps advance by 1000 / events_per_sec ms
@@ -56,13 +59,12 @@ typedef struct rs_traffic_conf_s {
         double events_per_sec;
         /** Timestamps jitter backwards by up to this; default 2000. */
         int64_t max_disorder_ms;
-        double no_consent_ratio; /**< default 0.02 */
-        /** Tenant id whose route regresses, or NULL for none (borrowed: must
-         *  outlive the generator's constructor call only, it is copied). */
+        double  no_consent_ratio; /**< default 0.02 */
+        /** Tenant id whose route regresses, or NULL for none (copied). */
         const char *regression_tenant;
         /** Normalized route that regresses, e.g. "/checkout" (copied). */
         const char *regression_route;
-        int64_t regression_from_ms;
+        int64_t     regression_from_ms;
         /** e.g. 1.8: LCP/INP/FCP/TTFB multiplied from regression_from_ms. */
         double regression_factor;
 } rs_traffic_conf_t;
@@ -81,7 +83,7 @@ void rs_traffic_conf_defaults(rs_traffic_conf_t *c);
  *          Caller frees with rs_traffic_destroy().
  */
 rs_traffic_t *rs_traffic_new(const rs_traffic_conf_t *c);
-void rs_traffic_destroy(rs_traffic_t *t);
+void          rs_traffic_destroy(rs_traffic_t *t);
 
 /**
  * @brief Fills \p ev with the next page view. Strings point into \p t's

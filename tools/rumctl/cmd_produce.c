@@ -1,0 +1,505 @@
+/*
+ * rumctl produce: synthetic RUM events (common/traffic.c) encoded as the
+ * processors expect them (Confluent-framed Avro, key = tenant id), with
+ * optional bad messages spread through the stream to exercise every
+ * dead-letter path.
+ *
+ * Bad messages come from a second generator so that the good events are
+ * the same sequence with or without --bad; each takes the event time of the
+ * good event before it, so it is never late for a reason of its own.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rumstream/avro.h"
+#include "rumstream/event.h"
+#include "rumstream/kafka.h"
+#include "rumstream/log.h"
+#include "rumstream/traffic.h"
+#include "rumctl.h"
+
+#define CMD "produce"
+
+#define DEFAULT_EVENT_RATE 100.0
+#define SYNC_TIMEOUT_MS    (120 * 1000)
+#define UNKNOWN_SCHEMA_ID  999
+#define BAD_MAX            (16 * 1024)
+
+typedef enum {
+        BAD_GARBAGE,      /* random bytes */
+        BAD_MAGIC,        /* valid event, first byte not 0 */
+        BAD_SCHEMA_ID,    /* valid event under an id nobody registered */
+        BAD_TRUNCATED,    /* header intact, body cut in half */
+        BAD_LCP_3H,       /* implausible LCP of three hours */
+        BAD_NEGATIVE_INP, /* a negative duration */
+        BAD_EMPTY_TENANT, /* no tenant id */
+        BAD_ZERO_SAMPLE,  /* sample_rate 0: would weigh infinitely */
+        BAD_FUTURE,       /* timestamp an hour ahead of the message's */
+        BAD_KIND_CNT,
+} bad_kind_t;
+
+static const char *const bad_names[BAD_KIND_CNT] = {
+    "garbage",      "bad_magic",        "unknown_schema",
+    "truncated",    "lcp_3h",           "negative_inp",
+    "empty_tenant", "zero_sample_rate", "future_timestamp"};
+
+typedef struct produce_s {
+        rs_kafka_producer_t *producer;
+        rs_avro_encoder_t   *enc;
+        const char          *topic;
+        uint64_t             rng; /* splitmix64 state for garbage bytes */
+        unsigned char        bad[BAD_MAX];
+        char                 errstr[512];
+} produce_t;
+
+static void usage(FILE *fp) {
+        fprintf(fp,
+                "Usage: rumctl produce --brokers LIST [--topic NAME] "
+                "[--count N] [--rate R]\n"
+                "                      [--seed S] [--tenants N] [--routes "
+                "N] [--start-ms MS]\n"
+                "                      [--event-rate R] [--disorder-ms MS]\n"
+                "                      [--regression "
+                "TENANT:ROUTE:FROM_MINUTE:FACTOR] [--bad N]\n\n"
+                "Produces synthetic RUM page views (Avro, schema id %d, key "
+                "= tenant id).\n\n"
+                "  --brokers LIST     bootstrap servers (default: "
+                "$RUMSTREAM_KAFKA_BROKERS)\n"
+                "  --topic NAME       default rum.events\n"
+                "  --count N          good events to produce (default "
+                "10000)\n"
+                "  --rate R           wall-clock messages per second; 0 = as "
+                "fast as possible\n"
+                "                     (default 0)\n"
+                "  --seed S           generator seed (default 1); the same "
+                "options give the\n"
+                "                     same events\n"
+                "  --tenants N        tenants (default 5: acme-shop, "
+                "globex-news, ...)\n"
+                "  --routes N         route templates per tenant (default "
+                "12)\n"
+                "  --event-rate R     events per second of event time "
+                "(default %.0f, or\n"
+                "                     --rate when that is set)\n"
+                "  --start-ms MS      event time of the first event (ms "
+                "since the epoch).\n"
+                "                     Default: now minus the span the events "
+                "cover, aligned\n"
+                "                     to the minute, so the data ends about "
+                "now; with --rate\n"
+                "                     and no --event-rate: now (live "
+                "traffic)\n"
+                "  --disorder-ms MS   timestamps jitter back by up to MS "
+                "(default 2000)\n"
+                "  --regression T:R:M:F\n"
+                "                     from minute M after the start, "
+                "multiply LCP/INP/FCP/TTFB\n"
+                "                     of tenant T's route R by F, e.g. "
+                "acme-shop:/checkout:10:1.8\n"
+                "  --bad N            also produce N bad messages spread "
+                "through the stream,\n"
+                "                     cycling through: garbage, bad magic "
+                "byte, unknown schema\n"
+                "                     id, truncated body, LCP of 3 h, "
+                "negative INP, empty\n"
+                "                     tenant id, sample_rate 0, timestamp "
+                "1 h in the future\n"
+                "  -h, --help         this text\n\n"
+                "Prints one summary line: produced=N bad=N topic=T "
+                "elapsed_s=S ...\n",
+                RS_SCHEMA_ID_RUM_EVENT, DEFAULT_EVENT_RATE);
+}
+
+static uint64_t splitmix64(uint64_t *x) {
+        uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
+/*
+ * "TENANT:ROUTE:FROM_MINUTE:FACTOR". Routes contain ':' ("/products/:id"),
+ * so the tenant ends at the first ':' and the last two fields are counted
+ * from the end.
+ */
+static int parse_regression(char *spec, rs_traffic_conf_t *tc,
+                            double *from_minute) {
+        char *first = strchr(spec, ':');
+        char *last  = strrchr(spec, ':');
+        char *mid;
+
+        if (!first || last == first)
+                goto bad;
+        *last = '\0';
+        mid   = strrchr(spec, ':');
+        if (mid == first || mid == NULL)
+                goto bad;
+        *first = '\0';
+        *mid   = '\0';
+        if (!*spec || first[1] != '/')
+                goto bad;
+        if (rumctl_parse_double(CMD, "--regression minute", mid + 1, 0, 1e9,
+                                from_minute) == -1 ||
+            rumctl_parse_double(CMD, "--regression factor", last + 1, 0.01,
+                                1000, &tc->regression_factor) == -1)
+                return -1;
+        tc->regression_tenant = spec;
+        tc->regression_route  = first + 1;
+        return 0;
+bad:
+        fprintf(stderr,
+                "rumctl produce: --regression: expected "
+                "TENANT:ROUTE:FROM_MINUTE:FACTOR with ROUTE starting with "
+                "'/', e.g. acme-shop:/checkout:10:1.8\n");
+        return -1;
+}
+
+/* Encodes \p ev. @returns 0 or -1 (logged). */
+static int encode(produce_t *pr, const rs_rum_event_t *ev, const void **bufp,
+                  size_t *lenp) {
+        avro_value_t *v = rs_avro_encoder_value(pr->enc);
+
+        if (rs_rum_event_write(v, ev) == -1) {
+                rs_log_error("cannot fill the Avro value of event %s",
+                             ev->event_id);
+                return -1;
+        }
+        if (rs_avro_encoder_encode(pr->enc, bufp, lenp, pr->errstr,
+                                   sizeof(pr->errstr)) == -1) {
+                rs_log_error("encode: %s", pr->errstr);
+                return -1;
+        }
+        return 0;
+}
+
+static int send_msg(produce_t *pr, const char *key, const void *buf,
+                    size_t len) {
+        if (rs_kafka_produce(pr->producer, pr->topic, key,
+                             key ? strlen(key) : 0, buf, len, NULL, pr->errstr,
+                             sizeof(pr->errstr)) == -1) {
+                rs_log_error("%s", pr->errstr);
+                return -1;
+        }
+        return 0;
+}
+
+/*
+ * One bad message of \p kind, built from \p ev (a good event of the second
+ * generator) at event time \p ts_ms.
+ */
+static int send_bad(produce_t *pr, bad_kind_t kind, rs_rum_event_t *ev,
+                    int64_t ts_ms) {
+        const void *buf;
+        size_t      len, i;
+
+        ev->timestamp_ms = ts_ms;
+        switch (kind) {
+        case BAD_GARBAGE:
+                len = 1 + splitmix64(&pr->rng) % 48;
+                for (i = 0; i < len; i++)
+                        pr->bad[i] = (unsigned char)splitmix64(&pr->rng);
+                return send_msg(pr, ev->tenant_id, pr->bad, len);
+        case BAD_LCP_3H:
+                ev->metrics[RS_METRIC_LCP] = 3 * 3600 * 1000.0;
+                break;
+        case BAD_NEGATIVE_INP:
+                ev->metrics[RS_METRIC_INP] = -120;
+                break;
+        case BAD_EMPTY_TENANT:
+                ev->tenant_id = "";
+                break;
+        case BAD_ZERO_SAMPLE:
+                ev->sample_rate = 0;
+                break;
+        case BAD_FUTURE:
+                /* The message's own timestamp is the producer's clock. */
+                ev->timestamp_ms = rumctl_now_ms() + 3600 * 1000;
+                break;
+        default:
+                break;
+        }
+
+        if (encode(pr, ev, &buf, &len) == -1)
+                return -1;
+        if (len > sizeof(pr->bad)) {
+                rs_log_error("encoded event of %zu bytes is too large", len);
+                return -1;
+        }
+        memcpy(pr->bad, buf, len);
+
+        switch (kind) {
+        case BAD_MAGIC:
+                pr->bad[0] = 1;
+                break;
+        case BAD_SCHEMA_ID:
+                pr->bad[1] = (UNKNOWN_SCHEMA_ID >> 24) & 0xff;
+                pr->bad[2] = (UNKNOWN_SCHEMA_ID >> 16) & 0xff;
+                pr->bad[3] = (UNKNOWN_SCHEMA_ID >> 8) & 0xff;
+                pr->bad[4] = UNKNOWN_SCHEMA_ID & 0xff;
+                break;
+        case BAD_TRUNCATED:
+                len = RS_AVRO_HEADER_SIZE + (len - RS_AVRO_HEADER_SIZE) / 2;
+                break;
+        default:
+                break;
+        }
+        return send_msg(pr, ev->tenant_id, pr->bad, len);
+}
+
+int rumctl_produce(int argc, char **argv) {
+        static const struct option longopts[] = {
+            {"brokers", required_argument, NULL, 'b'},
+            {"topic", required_argument, NULL, 't'},
+            {"count", required_argument, NULL, 'n'},
+            {"rate", required_argument, NULL, 'r'},
+            {"seed", required_argument, NULL, 's'},
+            {"tenants", required_argument, NULL, 'T'},
+            {"routes", required_argument, NULL, 'R'},
+            {"start-ms", required_argument, NULL, 'S'},
+            {"event-rate", required_argument, NULL, 'e'},
+            {"disorder-ms", required_argument, NULL, 'd'},
+            {"regression", required_argument, NULL, 'g'},
+            {"bad", required_argument, NULL, 'B'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+        rs_traffic_conf_t   tc;
+        rs_traffic_t       *gen = NULL, *bad_gen = NULL;
+        rs_avro_registry_t *reg = NULL;
+        produce_t           pr;
+        rs_rum_event_t      ev;
+        const char         *brokers    = getenv("RUMSTREAM_KAFKA_BROKERS");
+        char               *regression = NULL;
+        int64_t             count = 10000, bad = 0, start_ms = 0, seed = 1;
+        int64_t             tenants = 5, routes = 12, disorder = 2000;
+        int64_t             produced = 0, bad_done = 0, total, i, next_bad;
+        int64_t             first_ts = INT64_MAX, last_ts = INT64_MIN, prev_ts;
+        double rate = 0, event_rate = 0, from_minute = 0, t0, elapsed;
+        int    c, have_start = 0, have_event_rate = 0, ret = RUMCTL_EXIT_FAIL;
+
+        memset(&pr, 0, sizeof(pr));
+        pr.topic = "rum.events";
+        rs_traffic_conf_defaults(&tc);
+
+        while ((c = getopt_long(argc, argv, ":b:t:n:r:s:T:R:S:e:d:g:B:h",
+                                longopts, NULL)) != -1) {
+                int rc = 0;
+
+                switch (c) {
+                case 'b':
+                        brokers = optarg;
+                        break;
+                case 't':
+                        pr.topic = optarg;
+                        break;
+                case 'n':
+                        rc = rumctl_parse_i64(CMD, "--count", optarg, 0,
+                                              INT64_MAX / 2, &count);
+                        break;
+                case 'r':
+                        rc = rumctl_parse_double(CMD, "--rate", optarg, 0, 1e9,
+                                                 &rate);
+                        break;
+                case 's':
+                        rc = rumctl_parse_i64(CMD, "--seed", optarg, 0,
+                                              INT64_MAX, &seed);
+                        break;
+                case 'T':
+                        rc = rumctl_parse_i64(CMD, "--tenants", optarg, 1,
+                                              100000, &tenants);
+                        break;
+                case 'R':
+                        rc = rumctl_parse_i64(CMD, "--routes", optarg, 1, 10000,
+                                              &routes);
+                        break;
+                case 'S':
+                        rc = rumctl_parse_i64(CMD, "--start-ms", optarg, 0,
+                                              INT64_MAX / 2, &start_ms);
+                        have_start = 1;
+                        break;
+                case 'e':
+                        rc = rumctl_parse_double(CMD, "--event-rate", optarg,
+                                                 1e-3, 1e9, &event_rate);
+                        have_event_rate = 1;
+                        break;
+                case 'd':
+                        rc = rumctl_parse_i64(CMD, "--disorder-ms", optarg, 0,
+                                              INT32_MAX, &disorder);
+                        break;
+                case 'g':
+                        regression = optarg;
+                        break;
+                case 'B':
+                        rc = rumctl_parse_i64(CMD, "--bad", optarg, 0,
+                                              INT64_MAX / 2, &bad);
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return RUMCTL_EXIT_OK;
+                default:
+                        return rumctl_bad_option(CMD, c, argv, usage);
+                }
+                if (rc == -1)
+                        goto usage;
+        }
+        if (optind < argc) {
+                fprintf(stderr, "rumctl produce: unexpected argument \"%s\"\n",
+                        argv[optind]);
+                goto usage;
+        }
+        if (!brokers || !*brokers) {
+                fprintf(stderr, "rumctl produce: --brokers is required (or "
+                                "set RUMSTREAM_KAFKA_BROKERS)\n");
+                goto usage;
+        }
+        if (regression && parse_regression(regression, &tc, &from_minute) == -1)
+                goto usage;
+
+        /* Live traffic: event time follows the wall clock. */
+        if (!have_event_rate)
+                event_rate = rate > 0 ? rate : DEFAULT_EVENT_RATE;
+        if (!have_start) {
+                int64_t now = rumctl_now_ms();
+
+                if (rate > 0 && !have_event_rate)
+                        start_ms = now;
+                else
+                        start_ms = (now - (int64_t)((double)count * 1000.0 /
+                                                    event_rate)) /
+                                   60000 * 60000;
+        }
+
+        tc.seed               = (uint64_t)seed;
+        tc.tenants            = (int)tenants;
+        tc.routes_per_tenant  = (int)routes;
+        tc.start_ms           = start_ms;
+        tc.events_per_sec     = event_rate;
+        tc.max_disorder_ms    = disorder;
+        tc.regression_from_ms = start_ms + (int64_t)(from_minute * 60000.0);
+        gen                   = rs_traffic_new(&tc);
+        tc.seed               = (uint64_t)seed ^ 0xbadbadbadULL;
+        tc.regression_tenant  = NULL;
+        bad_gen               = rs_traffic_new(&tc);
+        if (!gen || !bad_gen) {
+                rs_log_error("cannot create the traffic generator");
+                goto out;
+        }
+        pr.rng = (uint64_t)seed ^ 0x6761726261676555ULL;
+
+        if (rs_event_check_schemas(pr.errstr, sizeof(pr.errstr)) == -1) {
+                rs_log_error("schemas: %s", pr.errstr);
+                goto out;
+        }
+        reg = rs_avro_registry_new(pr.errstr, sizeof(pr.errstr));
+        if (!reg) {
+                rs_log_error("%s", pr.errstr);
+                goto out;
+        }
+        pr.enc = rs_avro_encoder_new(reg, RS_SCHEMA_ID_RUM_EVENT, pr.errstr,
+                                     sizeof(pr.errstr));
+        if (!pr.enc) {
+                rs_log_error("%s", pr.errstr);
+                goto out;
+        }
+        pr.producer =
+            rs_kafka_producer_new(brokers, NULL, pr.errstr, sizeof(pr.errstr));
+        if (!pr.producer) {
+                rs_log_error("%s", pr.errstr);
+                goto out;
+        }
+
+        rumctl_catch_signals();
+        rs_log_info("producing %" PRId64 " event(s) and %" PRId64
+                    " bad message(s) to %s, event time from %" PRId64
+                    " at %g/s",
+                    count, bad, pr.topic, start_ms, event_rate);
+
+        /* Bad message j goes at index (2j + 1) * total / (2 bad): evenly
+         * spread, none first or last. */
+        total    = count + bad;
+        next_bad = bad > 0 ? total / (2 * bad) : INT64_MAX;
+        prev_ts  = start_ms;
+        t0       = rumctl_mono_s();
+        for (i = 0; i < total && !rumctl_stop; i++) {
+                if (rate > 0) {
+                        double due = t0 + (double)i / rate;
+                        double now = rumctl_mono_s();
+
+                        if (due > now)
+                                rumctl_sleep_ms(
+                                    (int64_t)ceil((due - now) * 1000.0));
+                        if (rumctl_stop)
+                                break;
+                }
+
+                if (i == next_bad && bad_done < bad) {
+                        bad_kind_t kind = (bad_kind_t)(bad_done % BAD_KIND_CNT);
+
+                        rs_traffic_next(bad_gen, &ev);
+                        if (send_bad(&pr, kind, &ev, prev_ts) == -1)
+                                goto out;
+                        rs_log_debug("bad message %" PRId64 " (%s) at %" PRId64,
+                                     bad_done, bad_names[kind], i);
+                        bad_done++;
+                        next_bad =
+                            bad_done < bad
+                                ? ((2 * bad_done + 1) * total) / (2 * bad)
+                                : INT64_MAX;
+                        if (next_bad <= i) /* bad > count: back to back */
+                                next_bad = i + 1;
+                        continue;
+                }
+                if (produced >= count) /* only bad ones left */
+                        continue;
+
+                {
+                        const void *buf;
+                        size_t      len;
+
+                        rs_traffic_next(gen, &ev);
+                        if (encode(&pr, &ev, &buf, &len) == -1 ||
+                            send_msg(&pr, ev.tenant_id, buf, len) == -1)
+                                goto out;
+                }
+                prev_ts = ev.timestamp_ms;
+                if (ev.timestamp_ms < first_ts)
+                        first_ts = ev.timestamp_ms;
+                if (ev.timestamp_ms > last_ts)
+                        last_ts = ev.timestamp_ms;
+                produced++;
+        }
+
+        if (rs_kafka_producer_sync(pr.producer, SYNC_TIMEOUT_MS, pr.errstr,
+                                   sizeof(pr.errstr)) == -1) {
+                rs_log_error("not every message was delivered: %s", pr.errstr);
+                goto out;
+        }
+        elapsed = rumctl_mono_s() - t0;
+
+        printf("produced=%" PRId64 " bad=%" PRId64 " topic=%s elapsed_s=%.3f "
+               "msg_per_s=%.0f event_time_ms=%" PRId64 "..%" PRId64 "\n",
+               produced, bad_done, pr.topic, elapsed,
+               elapsed > 0 ? (double)(produced + bad_done) / elapsed : 0.0,
+               produced ? first_ts : start_ms, produced ? last_ts : start_ms);
+        fflush(stdout);
+        if (rumctl_stop)
+                rs_log_warn("interrupted after %" PRId64 " of %" PRId64
+                            " message(s)",
+                            produced + bad_done, total);
+        ret = RUMCTL_EXIT_OK;
+out:
+        rs_kafka_producer_destroy(pr.producer);
+        rs_avro_encoder_destroy(pr.enc);
+        rs_avro_registry_destroy(reg);
+        rs_traffic_destroy(gen);
+        rs_traffic_destroy(bad_gen);
+        return ret;
+
+usage:
+        usage(stderr);
+        return RUMCTL_EXIT_USAGE;
+}
