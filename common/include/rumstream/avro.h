@@ -3,15 +3,16 @@
  *
  * Framing: byte 0 is 0 (magic), bytes 1-4 the schema id (big endian), then
  * the Avro binary body. Schema ids map to schemas through a registry; the
- * schemas in schemas/*.avsc are compiled in under the default ids below and
+ * .avsc files in schemas/ are compiled in under the default ids below and
  * config may add more (older or newer writer versions of a type).
  *
  * A decoder is made for one reader schema (the version this code was built
  * against). For every writer schema id of the same record type it keeps a
- * resolved reader (avro-c's resolver applies Avro's evolution rules: fields
- * the writer lacks take their defaults) and one reusable value, so decoding
- * allocates nothing per record. An encoder likewise reuses its value and
- * buffer.
+ * resolution plan applying Avro's evolution rules (fields the writer lacks
+ * take their defaults, which avro-c 1.11.1's own resolver cannot do) and
+ * one reusable value, so decoding allocates nothing per record (avro-c
+ * still allocates map keys, and when a union changes branch). An encoder
+ * likewise reuses its value and buffer.
  */
 #ifndef RS_AVRO_H
 #define RS_AVRO_H

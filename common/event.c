@@ -1,0 +1,723 @@
+/*
+ * event: C views of RumEvent and RumAggregate values.
+ *
+ * Fields are reached by index (an array lookup in avro-c's generic record)
+ * rather than by name (a hash lookup per field per record). The enums below
+ * give the indices in schema order, and rs_event_check_schemas() compares
+ * them, with each field's type, to the compiled-in schemas once at start,
+ * so a schema edit that moves a field fails loudly instead of mixing up
+ * fields. Optional fields are unions ["null", T]; the check also pins that
+ * layout, so branch 0 is null and branch 1 the value.
+ *
+ * NaN and null mean the same thing, "not measured": the reader turns null
+ * into NAN, and the writer writes NAN as null. The navigation-timing
+ * record has no optional phases, so a phase that is absent while others
+ * are present travels as NaN inside the record and reads back as NAN.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rumstream/avro.h"
+#include "rumstream/event.h"
+
+enum rum_field {
+        RUM_EVENT_ID,
+        RUM_TENANT_ID,
+        RUM_SESSION_ID,
+        RUM_USER_ID,
+        RUM_TIMESTAMP,
+        RUM_URL,
+        RUM_NAVIGATION_TYPE,
+        RUM_DEVICE_TYPE,
+        RUM_COUNTRY,
+        RUM_CONNECTION_TYPE,
+        RUM_BROWSER,
+        RUM_CONSENT,
+        RUM_SAMPLE_RATE,
+        RUM_LCP,
+        RUM_INP,
+        RUM_CLS,
+        RUM_FCP,
+        RUM_TTFB,
+        RUM_NAVIGATION_TIMING,
+        RUM_CUSTOM_TIMINGS,
+        RUM__CNT
+};
+
+enum nav_field {
+        NAV_DNS,
+        NAV_CONNECT,
+        NAV_TLS,
+        NAV_REQUEST,
+        NAV_RESPONSE,
+        NAV_DOM_PROCESSING,
+        NAV_LOAD,
+        NAV__CNT
+};
+
+enum agg_field {
+        AGG_AGGREGATE_ID,
+        AGG_TENANT_ID,
+        AGG_ROUTE,
+        AGG_SEGMENT_TYPE,
+        AGG_SEGMENT_VALUE,
+        AGG_WINDOW_START,
+        AGG_WINDOW_END,
+        AGG_EVENTS,
+        AGG_PAGE_VIEWS,
+        AGG_METRICS,
+        AGG__CNT
+};
+
+enum summary_field {
+        SUM_NAME,
+        SUM_UNIT,
+        SUM_SAMPLES,
+        SUM_WEIGHT,
+        SUM_MEAN,
+        SUM_P50,
+        SUM_P75,
+        SUM_P95,
+        SUM_P99,
+        SUM_GOOD,
+        SUM_NEEDS_IMPROVEMENT,
+        SUM_POOR,
+        SUM_SKETCH,
+        SUM__CNT
+};
+
+/* Expected shape of a field: its type, and for an optional field
+ * (OPT) the type of the union's second branch. */
+#define OPT 0x100
+
+struct field_spec {
+        const char *name;
+        int         type;
+};
+
+static const struct field_spec rum_fields[RUM__CNT] = {
+    [RUM_EVENT_ID]          = {"event_id", AVRO_STRING},
+    [RUM_TENANT_ID]         = {"tenant_id", AVRO_STRING},
+    [RUM_SESSION_ID]        = {"session_id", AVRO_STRING},
+    [RUM_USER_ID]           = {"user_id", OPT | AVRO_STRING},
+    [RUM_TIMESTAMP]         = {"timestamp", AVRO_INT64},
+    [RUM_URL]               = {"url", AVRO_STRING},
+    [RUM_NAVIGATION_TYPE]   = {"navigation_type", AVRO_STRING},
+    [RUM_DEVICE_TYPE]       = {"device_type", AVRO_STRING},
+    [RUM_COUNTRY]           = {"country", AVRO_STRING},
+    [RUM_CONNECTION_TYPE]   = {"connection_type", AVRO_STRING},
+    [RUM_BROWSER]           = {"browser", AVRO_STRING},
+    [RUM_CONSENT]           = {"consent", AVRO_BOOLEAN},
+    [RUM_SAMPLE_RATE]       = {"sample_rate", AVRO_DOUBLE},
+    [RUM_LCP]               = {"lcp", OPT | AVRO_DOUBLE},
+    [RUM_INP]               = {"inp", OPT | AVRO_DOUBLE},
+    [RUM_CLS]               = {"cls", OPT | AVRO_DOUBLE},
+    [RUM_FCP]               = {"fcp", OPT | AVRO_DOUBLE},
+    [RUM_TTFB]              = {"ttfb", OPT | AVRO_DOUBLE},
+    [RUM_NAVIGATION_TIMING] = {"navigation_timing", OPT | AVRO_RECORD},
+    [RUM_CUSTOM_TIMINGS]    = {"custom_timings", OPT | AVRO_MAP},
+};
+
+static const struct field_spec nav_fields[NAV__CNT] = {
+    [NAV_DNS]            = {"dns", AVRO_DOUBLE},
+    [NAV_CONNECT]        = {"connect", AVRO_DOUBLE},
+    [NAV_TLS]            = {"tls", AVRO_DOUBLE},
+    [NAV_REQUEST]        = {"request", AVRO_DOUBLE},
+    [NAV_RESPONSE]       = {"response", AVRO_DOUBLE},
+    [NAV_DOM_PROCESSING] = {"dom_processing", AVRO_DOUBLE},
+    [NAV_LOAD]           = {"load", AVRO_DOUBLE},
+};
+
+static const struct field_spec agg_fields[AGG__CNT] = {
+    [AGG_AGGREGATE_ID]  = {"aggregate_id", AVRO_STRING},
+    [AGG_TENANT_ID]     = {"tenant_id", AVRO_STRING},
+    [AGG_ROUTE]         = {"route", AVRO_STRING},
+    [AGG_SEGMENT_TYPE]  = {"segment_type", AVRO_STRING},
+    [AGG_SEGMENT_VALUE] = {"segment_value", AVRO_STRING},
+    [AGG_WINDOW_START]  = {"window_start", AVRO_INT64},
+    [AGG_WINDOW_END]    = {"window_end", AVRO_INT64},
+    [AGG_EVENTS]        = {"events", AVRO_INT64},
+    [AGG_PAGE_VIEWS]    = {"page_views", AVRO_DOUBLE},
+    [AGG_METRICS]       = {"metrics", AVRO_ARRAY},
+};
+
+static const struct field_spec summary_fields[SUM__CNT] = {
+    [SUM_NAME]              = {"name", AVRO_STRING},
+    [SUM_UNIT]              = {"unit", AVRO_STRING},
+    [SUM_SAMPLES]           = {"samples", AVRO_INT64},
+    [SUM_WEIGHT]            = {"weight", AVRO_DOUBLE},
+    [SUM_MEAN]              = {"mean", AVRO_DOUBLE},
+    [SUM_P50]               = {"p50", AVRO_DOUBLE},
+    [SUM_P75]               = {"p75", AVRO_DOUBLE},
+    [SUM_P95]               = {"p95", AVRO_DOUBLE},
+    [SUM_P99]               = {"p99", AVRO_DOUBLE},
+    [SUM_GOOD]              = {"good", AVRO_DOUBLE},
+    [SUM_NEEDS_IMPROVEMENT] = {"needs_improvement", AVRO_DOUBLE},
+    [SUM_POOR]              = {"poor", AVRO_DOUBLE},
+    [SUM_SKETCH]            = {"sketch", AVRO_BYTES},
+};
+
+/* The metric each optional vital field carries. */
+static const struct {
+        enum rum_field field;
+        rs_metric_t    metric;
+} vital_fields[] = {
+    {RUM_LCP, RS_METRIC_LCP},   {RUM_INP, RS_METRIC_INP},
+    {RUM_CLS, RS_METRIC_CLS},   {RUM_FCP, RS_METRIC_FCP},
+    {RUM_TTFB, RS_METRIC_TTFB},
+};
+
+#define VITAL_FIELD_CNT (sizeof(vital_fields) / sizeof(vital_fields[0]))
+
+static const rs_metric_t nav_metrics[NAV__CNT] = {
+    [NAV_DNS]            = RS_METRIC_NAV_DNS,
+    [NAV_CONNECT]        = RS_METRIC_NAV_CONNECT,
+    [NAV_TLS]            = RS_METRIC_NAV_TLS,
+    [NAV_REQUEST]        = RS_METRIC_NAV_REQUEST,
+    [NAV_RESPONSE]       = RS_METRIC_NAV_RESPONSE,
+    [NAV_DOM_PROCESSING] = RS_METRIC_NAV_DOM,
+    [NAV_LOAD]           = RS_METRIC_NAV_LOAD,
+};
+
+
+static avro_schema_t deref(avro_schema_t s) {
+        while (s && is_avro_link(s))
+                s = avro_schema_link_target(s);
+        return s;
+}
+
+/*
+ * Compares record schema s with specs. Returns 0, or -1 with the first
+ * mismatch in errstr. *innerp (if given) gets the schema of the record,
+ * map or array inside field inner_idx, for the caller to check further.
+ */
+static int check_record(avro_schema_t s, const char *what,
+                        const struct field_spec *specs, size_t cnt,
+                        size_t inner_idx, avro_schema_t *innerp, char *errstr,
+                        size_t errstr_size) {
+        size_t i;
+
+        s = deref(s);
+        if (!is_avro_record(s)) {
+                snprintf(errstr, errstr_size, "%s is not a record", what);
+                return -1;
+        }
+        if (avro_schema_record_size(s) != cnt) {
+                snprintf(errstr, errstr_size, "%s has %zu fields, expected %zu",
+                         what, avro_schema_record_size(s), cnt);
+                return -1;
+        }
+        for (i = 0; i < cnt; i++) {
+                const char   *name = avro_schema_record_field_name(s, (int)i);
+                avro_schema_t f =
+                    deref(avro_schema_record_field_get_by_index(s, (int)i));
+                int want = specs[i].type & ~OPT;
+
+                if (strcmp(name, specs[i].name)) {
+                        snprintf(errstr, errstr_size,
+                                 "%s field %zu is %s, expected %s", what, i,
+                                 name, specs[i].name);
+                        return -1;
+                }
+                if (specs[i].type & OPT) {
+                        if (!is_avro_union(f) ||
+                            avro_schema_union_size(f) != 2 ||
+                            !is_avro_null(
+                                deref(avro_schema_union_branch(f, 0)))) {
+                                snprintf(errstr, errstr_size,
+                                         "%s.%s is not [\"null\", ...]", what,
+                                         name);
+                                return -1;
+                        }
+                        f = deref(avro_schema_union_branch(f, 1));
+                }
+                if ((int)avro_typeof(f) != want) {
+                        snprintf(errstr, errstr_size,
+                                 "%s.%s is a %s, expected type %d", what, name,
+                                 avro_schema_type_name(f), want);
+                        return -1;
+                }
+                if (innerp && i == inner_idx)
+                        *innerp = f;
+        }
+        return 0;
+}
+
+static avro_schema_t parse_builtin(const char *name, char *errstr,
+                                   size_t errstr_size) {
+        const char   *json = rs_avro_builtin_json(name);
+        avro_schema_t s;
+
+        if (!json) {
+                snprintf(errstr, errstr_size, "schema %s is not compiled in",
+                         name);
+                return NULL;
+        }
+        if (avro_schema_from_json_length(json, strlen(json), &s)) {
+                snprintf(errstr, errstr_size, "schema %s: %s", name,
+                         avro_strerror());
+                return NULL;
+        }
+        return s;
+}
+
+int rs_event_check_schemas(char *errstr, size_t errstr_size) {
+        avro_schema_t rum = NULL, agg = NULL, inner = NULL;
+        int           r = -1;
+
+        if (!(rum = parse_builtin("rum_event", errstr, errstr_size)) ||
+            !(agg = parse_builtin("rum_aggregate", errstr, errstr_size)))
+                goto out;
+
+        if (check_record(rum, "RumEvent", rum_fields, RUM__CNT,
+                         RUM_NAVIGATION_TIMING, &inner, errstr,
+                         errstr_size) == -1 ||
+            check_record(inner, "NavigationTiming", nav_fields, NAV__CNT, 0,
+                         NULL, errstr, errstr_size) == -1)
+                goto out;
+        inner = avro_schema_union_branch(
+            avro_schema_record_field_get_by_index(rum, RUM_CUSTOM_TIMINGS), 1);
+        if (!is_avro_double(deref(avro_schema_map_values(deref(inner))))) {
+                snprintf(errstr, errstr_size,
+                         "RumEvent.custom_timings is not a map of double");
+                goto out;
+        }
+
+        if (check_record(agg, "RumAggregate", agg_fields, AGG__CNT, AGG_METRICS,
+                         &inner, errstr, errstr_size) == -1 ||
+            check_record(avro_schema_array_items(inner), "MetricSummary",
+                         summary_fields, SUM__CNT, 0, NULL, errstr,
+                         errstr_size) == -1)
+                goto out;
+        r = 0;
+
+out:
+        if (rum)
+                avro_schema_decref(rum);
+        if (agg)
+                avro_schema_decref(agg);
+        return r;
+}
+
+
+/*
+ * Readers. Each helper fails with the field named in errstr; avro-c's own
+ * message adds nothing when a value simply has another shape.
+ */
+static int fail(const struct field_spec *spec, const char *problem,
+                char *errstr, size_t errstr_size) {
+        snprintf(errstr, errstr_size, "field %s: %s", spec->name, problem);
+        return -1;
+}
+
+static int get_field(avro_value_t *rec, const struct field_spec *specs,
+                     size_t idx, avro_value_t *f, char *errstr,
+                     size_t errstr_size) {
+        if (avro_value_get_by_index(rec, idx, f, NULL))
+                return fail(&specs[idx], "missing", errstr, errstr_size);
+        return 0;
+}
+
+static int get_str(avro_value_t *rec, const struct field_spec *specs,
+                   size_t idx, const char **out, char *errstr,
+                   size_t errstr_size) {
+        avro_value_t f;
+        size_t       size;
+
+        if (get_field(rec, specs, idx, &f, errstr, errstr_size) == -1)
+                return -1;
+        if (avro_value_get_string(&f, out, &size))
+                return fail(&specs[idx], "not a string", errstr, errstr_size);
+        return 0;
+}
+
+static int get_long(avro_value_t *rec, const struct field_spec *specs,
+                    size_t idx, int64_t *out, char *errstr,
+                    size_t errstr_size) {
+        avro_value_t f;
+
+        if (get_field(rec, specs, idx, &f, errstr, errstr_size) == -1)
+                return -1;
+        if (avro_value_get_long(&f, out))
+                return fail(&specs[idx], "not a long", errstr, errstr_size);
+        return 0;
+}
+
+static int get_double(avro_value_t *rec, const struct field_spec *specs,
+                      size_t idx, double *out, char *errstr,
+                      size_t errstr_size) {
+        avro_value_t f;
+
+        if (get_field(rec, specs, idx, &f, errstr, errstr_size) == -1)
+                return -1;
+        if (avro_value_get_double(&f, out))
+                return fail(&specs[idx], "not a double", errstr, errstr_size);
+        return 0;
+}
+
+/* The value of an optional field, or *presentp = 0 if it is null. */
+static int get_opt(avro_value_t *rec, const struct field_spec *specs,
+                   size_t idx, avro_value_t *branch, int *presentp,
+                   char *errstr, size_t errstr_size) {
+        avro_value_t f;
+        int          disc;
+
+        if (get_field(rec, specs, idx, &f, errstr, errstr_size) == -1)
+                return -1;
+        if (avro_value_get_discriminant(&f, &disc) || disc < 0 || disc > 1 ||
+            avro_value_get_current_branch(&f, branch))
+                return fail(&specs[idx], "not an optional value", errstr,
+                            errstr_size);
+        *presentp = disc == 1;
+        return 0;
+}
+
+static int get_opt_double(avro_value_t *rec, const struct field_spec *specs,
+                          size_t idx, double *out, char *errstr,
+                          size_t errstr_size) {
+        avro_value_t b;
+        int          present;
+
+        if (get_opt(rec, specs, idx, &b, &present, errstr, errstr_size) == -1)
+                return -1;
+        *out = NAN;
+        if (present && avro_value_get_double(&b, out))
+                return fail(&specs[idx], "not a double", errstr, errstr_size);
+        return 0;
+}
+
+static int read_custom(avro_value_t *map, rs_rum_event_t *ev, char *errstr,
+                       size_t errstr_size) {
+        const struct field_spec *spec = &rum_fields[RUM_CUSTOM_TIMINGS];
+        avro_value_t             v;
+        size_t                   i, cnt;
+
+        if (avro_value_get_size(map, &cnt))
+                return fail(spec, "not a map", errstr, errstr_size);
+        for (i = 0; i < cnt; i++) {
+                rs_custom_timing_t *ct;
+
+                if (ev->custom_cnt == RS_EVENT_MAX_CUSTOM_TIMINGS) {
+                        ev->custom_dropped = cnt - i;
+                        break;
+                }
+                ct = &ev->custom[ev->custom_cnt];
+                if (avro_value_get_by_index(map, i, &v, &ct->name) ||
+                    avro_value_get_double(&v, &ct->value))
+                        return fail(spec, "not a map of double", errstr,
+                                    errstr_size);
+                ev->custom_cnt++;
+        }
+        return 0;
+}
+
+int rs_rum_event_read(avro_value_t *v, rs_rum_event_t *ev, char *errstr,
+                      size_t errstr_size) {
+        const struct field_spec *s = rum_fields;
+        avro_value_t             f, b;
+        size_t                   i;
+        int                      present;
+
+        for (i = 0; i < RS_METRIC_CNT; i++)
+                ev->metrics[i] = NAN;
+        ev->custom_cnt     = 0;
+        ev->custom_dropped = 0;
+
+        if (get_str(v, s, RUM_EVENT_ID, &ev->event_id, errstr, errstr_size) ||
+            get_str(v, s, RUM_TENANT_ID, &ev->tenant_id, errstr, errstr_size) ||
+            get_str(v, s, RUM_SESSION_ID, &ev->session_id, errstr,
+                    errstr_size) ||
+            get_opt(v, s, RUM_USER_ID, &b, &present, errstr, errstr_size))
+                return -1;
+        ev->user_id = NULL;
+        if (present && avro_value_get_string(&b, &ev->user_id, NULL))
+                return fail(&s[RUM_USER_ID], "not a string", errstr,
+                            errstr_size);
+
+        if (get_long(v, s, RUM_TIMESTAMP, &ev->timestamp_ms, errstr,
+                     errstr_size) ||
+            get_str(v, s, RUM_URL, &ev->url, errstr, errstr_size) ||
+            get_str(v, s, RUM_NAVIGATION_TYPE, &ev->navigation_type, errstr,
+                    errstr_size) ||
+            get_str(v, s, RUM_DEVICE_TYPE, &ev->device_type, errstr,
+                    errstr_size) ||
+            get_str(v, s, RUM_COUNTRY, &ev->country, errstr, errstr_size) ||
+            get_str(v, s, RUM_CONNECTION_TYPE, &ev->connection_type, errstr,
+                    errstr_size) ||
+            get_str(v, s, RUM_BROWSER, &ev->browser, errstr, errstr_size) ||
+            get_field(v, s, RUM_CONSENT, &f, errstr, errstr_size))
+                return -1;
+        if (avro_value_get_boolean(&f, &ev->consent))
+                return fail(&s[RUM_CONSENT], "not a boolean", errstr,
+                            errstr_size);
+        if (get_double(v, s, RUM_SAMPLE_RATE, &ev->sample_rate, errstr,
+                       errstr_size))
+                return -1;
+
+        for (i = 0; i < VITAL_FIELD_CNT; i++)
+                if (get_opt_double(v, s, vital_fields[i].field,
+                                   &ev->metrics[vital_fields[i].metric], errstr,
+                                   errstr_size))
+                        return -1;
+
+        if (get_opt(v, s, RUM_NAVIGATION_TIMING, &b, &present, errstr,
+                    errstr_size))
+                return -1;
+        for (i = 0; present && i < NAV__CNT; i++)
+                if (get_double(&b, nav_fields, i, &ev->metrics[nav_metrics[i]],
+                               errstr, errstr_size))
+                        return -1;
+
+        if (get_opt(v, s, RUM_CUSTOM_TIMINGS, &b, &present, errstr,
+                    errstr_size))
+                return -1;
+        if (present && read_custom(&b, ev, errstr, errstr_size) == -1)
+                return -1;
+        return 0;
+}
+
+
+/* Writers. They fail (-1) only on a NULL where the schema needs a string,
+ * or if v does not have the shape. */
+static int set_str(avro_value_t *rec, size_t idx, const char *str) {
+        avro_value_t f;
+
+        if (!str || avro_value_get_by_index(rec, idx, &f, NULL) ||
+            avro_value_set_string(&f, str))
+                return -1;
+        return 0;
+}
+
+static int set_long(avro_value_t *rec, size_t idx, int64_t l) {
+        avro_value_t f;
+
+        if (avro_value_get_by_index(rec, idx, &f, NULL) ||
+            avro_value_set_long(&f, l))
+                return -1;
+        return 0;
+}
+
+static int set_double(avro_value_t *rec, size_t idx, double d) {
+        avro_value_t f;
+
+        if (avro_value_get_by_index(rec, idx, &f, NULL) ||
+            avro_value_set_double(&f, d))
+                return -1;
+        return 0;
+}
+
+/* Selects the null (present = 0) or the value branch of an optional
+ * field; *branch is the value to set if present. */
+static int set_opt(avro_value_t *rec, size_t idx, int present,
+                   avro_value_t *branch) {
+        avro_value_t f;
+
+        if (avro_value_get_by_index(rec, idx, &f, NULL) ||
+            avro_value_set_branch(&f, present ? 1 : 0, branch))
+                return -1;
+        if (!present && avro_value_set_null(branch))
+                return -1;
+        return 0;
+}
+
+static int set_opt_double(avro_value_t *rec, size_t idx, double d) {
+        avro_value_t b;
+
+        if (set_opt(rec, idx, !isnan(d), &b))
+                return -1;
+        if (!isnan(d) && avro_value_set_double(&b, d))
+                return -1;
+        return 0;
+}
+
+int rs_rum_event_write(avro_value_t *v, const rs_rum_event_t *ev) {
+        avro_value_t f, b, child;
+        size_t       i;
+        int          nav = 0;
+
+        if (set_str(v, RUM_EVENT_ID, ev->event_id) ||
+            set_str(v, RUM_TENANT_ID, ev->tenant_id) ||
+            set_str(v, RUM_SESSION_ID, ev->session_id) ||
+            set_opt(v, RUM_USER_ID, ev->user_id != NULL, &b) ||
+            (ev->user_id && avro_value_set_string(&b, ev->user_id)) ||
+            set_long(v, RUM_TIMESTAMP, ev->timestamp_ms) ||
+            set_str(v, RUM_URL, ev->url) ||
+            set_str(v, RUM_NAVIGATION_TYPE, ev->navigation_type) ||
+            set_str(v, RUM_DEVICE_TYPE, ev->device_type) ||
+            set_str(v, RUM_COUNTRY, ev->country) ||
+            set_str(v, RUM_CONNECTION_TYPE, ev->connection_type) ||
+            set_str(v, RUM_BROWSER, ev->browser) ||
+            avro_value_get_by_index(v, RUM_CONSENT, &f, NULL) ||
+            avro_value_set_boolean(&f, ev->consent != 0) ||
+            set_double(v, RUM_SAMPLE_RATE, ev->sample_rate))
+                return -1;
+
+        for (i = 0; i < VITAL_FIELD_CNT; i++)
+                if (set_opt_double(v, vital_fields[i].field,
+                                   ev->metrics[vital_fields[i].metric]))
+                        return -1;
+
+        for (i = 0; i < NAV__CNT; i++)
+                if (!isnan(ev->metrics[nav_metrics[i]]))
+                        nav = 1;
+        if (set_opt(v, RUM_NAVIGATION_TIMING, nav, &b))
+                return -1;
+        for (i = 0; nav && i < NAV__CNT; i++)
+                if (set_double(&b, i, ev->metrics[nav_metrics[i]]))
+                        return -1;
+
+        if (set_opt(v, RUM_CUSTOM_TIMINGS, ev->custom_cnt > 0, &b))
+                return -1;
+        if (ev->custom_cnt > 0) {
+                /* The branch may hold a map from an earlier write. */
+                if (avro_value_reset(&b))
+                        return -1;
+                for (i = 0; i < ev->custom_cnt; i++)
+                        if (!ev->custom[i].name ||
+                            avro_value_add(&b, ev->custom[i].name, &child, NULL,
+                                           NULL) ||
+                            avro_value_set_double(&child, ev->custom[i].value))
+                                return -1;
+        }
+        return 0;
+}
+
+
+static int read_summary(avro_value_t *item, rs_metric_summary_t *m,
+                        char *errstr, size_t errstr_size) {
+        const struct field_spec *s = summary_fields;
+        avro_value_t             f;
+        static const struct {
+                enum summary_field field;
+                size_t             offset;
+        } doubles[] = {
+            {SUM_WEIGHT, offsetof(rs_metric_summary_t, weight)},
+            {SUM_MEAN, offsetof(rs_metric_summary_t, mean)},
+            {SUM_P50, offsetof(rs_metric_summary_t, p50)},
+            {SUM_P75, offsetof(rs_metric_summary_t, p75)},
+            {SUM_P95, offsetof(rs_metric_summary_t, p95)},
+            {SUM_P99, offsetof(rs_metric_summary_t, p99)},
+            {SUM_GOOD, offsetof(rs_metric_summary_t, good)},
+            {SUM_NEEDS_IMPROVEMENT,
+             offsetof(rs_metric_summary_t, needs_improvement)},
+            {SUM_POOR, offsetof(rs_metric_summary_t, poor)},
+        };
+        size_t i;
+
+        if (get_str(item, s, SUM_NAME, &m->name, errstr, errstr_size) ||
+            get_str(item, s, SUM_UNIT, &m->unit, errstr, errstr_size) ||
+            get_long(item, s, SUM_SAMPLES, &m->samples, errstr, errstr_size))
+                return -1;
+        for (i = 0; i < sizeof(doubles) / sizeof(doubles[0]); i++)
+                if (get_double(item, s, doubles[i].field,
+                               (double *)((char *)m + doubles[i].offset),
+                               errstr, errstr_size))
+                        return -1;
+        if (get_field(item, s, SUM_SKETCH, &f, errstr, errstr_size))
+                return -1;
+        if (avro_value_get_bytes(&f, &m->sketch, &m->sketch_len))
+                return fail(&s[SUM_SKETCH], "not bytes", errstr, errstr_size);
+        return 0;
+}
+
+int rs_rum_aggregate_read(avro_value_t *v, rs_rum_aggregate_t *agg,
+                          rs_metric_summary_t *metrics, size_t metrics_cap,
+                          char *errstr, size_t errstr_size) {
+        const struct field_spec *s = agg_fields;
+        avro_value_t             arr, item;
+        size_t                   i, cnt;
+
+        agg->metrics    = metrics;
+        agg->metric_cnt = 0;
+        if (get_str(v, s, AGG_AGGREGATE_ID, &agg->aggregate_id, errstr,
+                    errstr_size) ||
+            get_str(v, s, AGG_TENANT_ID, &agg->tenant_id, errstr,
+                    errstr_size) ||
+            get_str(v, s, AGG_ROUTE, &agg->route, errstr, errstr_size) ||
+            get_str(v, s, AGG_SEGMENT_TYPE, &agg->segment_type, errstr,
+                    errstr_size) ||
+            get_str(v, s, AGG_SEGMENT_VALUE, &agg->segment_value, errstr,
+                    errstr_size) ||
+            get_long(v, s, AGG_WINDOW_START, &agg->window_start_ms, errstr,
+                     errstr_size) ||
+            get_long(v, s, AGG_WINDOW_END, &agg->window_end_ms, errstr,
+                     errstr_size) ||
+            get_long(v, s, AGG_EVENTS, &agg->events, errstr, errstr_size) ||
+            get_double(v, s, AGG_PAGE_VIEWS, &agg->page_views, errstr,
+                       errstr_size) ||
+            get_field(v, s, AGG_METRICS, &arr, errstr, errstr_size))
+                return -1;
+
+        if (avro_value_get_size(&arr, &cnt))
+                return fail(&s[AGG_METRICS], "not an array", errstr,
+                            errstr_size);
+        /* Dropping summaries would silently lose data downstream. */
+        if (cnt > metrics_cap) {
+                snprintf(errstr, errstr_size,
+                         "field metrics: %zu summaries, room for %zu", cnt,
+                         metrics_cap);
+                return -1;
+        }
+        for (i = 0; i < cnt; i++) {
+                if (avro_value_get_by_index(&arr, i, &item, NULL))
+                        return fail(&s[AGG_METRICS], "missing item", errstr,
+                                    errstr_size);
+                if (read_summary(&item, &metrics[i], errstr, errstr_size))
+                        return -1;
+        }
+        agg->metric_cnt = cnt;
+        return 0;
+}
+
+static int write_summary(avro_value_t *item, const rs_metric_summary_t *m) {
+        avro_value_t f;
+
+        if (m->sketch_len && !m->sketch)
+                return -1;
+        if (set_str(item, SUM_NAME, m->name) ||
+            set_str(item, SUM_UNIT, m->unit) ||
+            set_long(item, SUM_SAMPLES, m->samples) ||
+            set_double(item, SUM_WEIGHT, m->weight) ||
+            set_double(item, SUM_MEAN, m->mean) ||
+            set_double(item, SUM_P50, m->p50) ||
+            set_double(item, SUM_P75, m->p75) ||
+            set_double(item, SUM_P95, m->p95) ||
+            set_double(item, SUM_P99, m->p99) ||
+            set_double(item, SUM_GOOD, m->good) ||
+            set_double(item, SUM_NEEDS_IMPROVEMENT, m->needs_improvement) ||
+            set_double(item, SUM_POOR, m->poor) ||
+            avro_value_get_by_index(item, SUM_SKETCH, &f, NULL))
+                return -1;
+        /* avro-c wants a buffer even for 0 bytes. */
+        if (avro_value_set_bytes(&f, m->sketch ? (void *)m->sketch : (void *)"",
+                                 m->sketch_len))
+                return -1;
+        return 0;
+}
+
+int rs_rum_aggregate_write(avro_value_t *v, const rs_rum_aggregate_t *agg) {
+        avro_value_t arr, item;
+        size_t       i;
+
+        if (set_str(v, AGG_AGGREGATE_ID, agg->aggregate_id) ||
+            set_str(v, AGG_TENANT_ID, agg->tenant_id) ||
+            set_str(v, AGG_ROUTE, agg->route) ||
+            set_str(v, AGG_SEGMENT_TYPE, agg->segment_type) ||
+            set_str(v, AGG_SEGMENT_VALUE, agg->segment_value) ||
+            set_long(v, AGG_WINDOW_START, agg->window_start_ms) ||
+            set_long(v, AGG_WINDOW_END, agg->window_end_ms) ||
+            set_long(v, AGG_EVENTS, agg->events) ||
+            set_double(v, AGG_PAGE_VIEWS, agg->page_views) ||
+            avro_value_get_by_index(v, AGG_METRICS, &arr, NULL) ||
+            /* the array may hold items from an earlier write */
+            avro_value_reset(&arr))
+                return -1;
+        if (agg->metric_cnt && !agg->metrics)
+                return -1;
+        for (i = 0; i < agg->metric_cnt; i++)
+                if (avro_value_append(&arr, &item, NULL) ||
+                    write_summary(&item, &agg->metrics[i]))
+                        return -1;
+        return 0;
+}
