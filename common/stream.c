@@ -229,7 +229,7 @@ static void commit_kafka_offsets(rs_stream_t *s) {
 static int checkpoint(rs_stream_t *s, int final) {
         int64_t now = rs_stream_now_ms();
         char    err[512];
-        int     wrote = 0;
+        int     wrote = 0, emitted = 0, moved = 0;
         size_t  ti;
         int32_t pi;
 
@@ -249,12 +249,29 @@ static int checkpoint(rs_stream_t *s, int final) {
                                             t->name, pi);
                                 rs_window_close_all(part->win);
                         }
-                        if (s->ops->emit &&
-                            s->ops->emit(s->opaque, part) == -1) {
-                                s->fatal = 1;
-                                return -1;
+                        if (s->ops->emit) {
+                                int n = s->ops->emit(s->opaque, part);
+                                if (n == -1) {
+                                        s->fatal = 1;
+                                        return -1;
+                                }
+                                emitted += n;
+                        }
+                        if (!moved) {
+                                rs_pg_position_t pos;
+                                position_of(part, &pos);
+                                moved =
+                                    !t->slots[pi].has_stored ||
+                                    !position_equal(&pos, &t->slots[pi].stored);
                         }
                 }
+        }
+        /* Rows only come from input (windows, admitted routes), so with no
+         * window emitted and no position moved there is nothing to write. */
+        if (!emitted && !moved) {
+                s->closes_pending     = 0;
+                s->last_checkpoint_ms = mono_ms();
+                return 0;
         }
 
         if (rs_kafka_producer_sync(s->prod, SYNC_TIMEOUT_MS, err,
@@ -632,8 +649,8 @@ int rs_stream_run(rs_stream_t *s) {
          * windows stay open and are replayed from the stored position. */
         if (checkpoint(s, conf->until_eof && all_at_eof(s) && !s->stop) == -1)
                 return s->fatal ? -1 : 0;
-        rs_log_info("%s stopped cleanly after %" PRIu64 " messages",
-                    s->name, rs_counter_get(s->c_messages));
+        rs_log_info("%s stopped cleanly after %" PRIu64 " messages", s->name,
+                    rs_counter_get(s->c_messages));
         return 0;
 }
 

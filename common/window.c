@@ -143,7 +143,7 @@ int rs_window_assign(rs_window_t *win, int64_t ts, int64_t offset,
          * on), and closed ones waiting to be popped never do. */
         {
                 int64_t after = closed_after(win, ts);
-                size_t n      = unclosed(win, after);
+                size_t  n     = unclosed(win, after);
                 while (n >= win->max_open) {
                         int64_t oldest = win->slots[win->cnt - n].start;
                         if (start < oldest)

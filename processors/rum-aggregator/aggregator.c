@@ -136,6 +136,10 @@ struct agg_s {
         rs_pg_batch_t *b_aggs;
         rs_pg_batch_t *b_routes;
 
+        int64_t     live_aggs; /* (tenant, route, segment) aggregates open */
+        int64_t     peak_aggs;
+        rs_gauge_t *g_live_aggs;
+
         unsigned char *skbuf; /* serialized sketches of one aggregate */
         size_t         skbuf_size;
 
@@ -145,7 +149,10 @@ struct agg_s {
         rs_counter_t *c_route_overflow;
         rs_counter_t *c_aggregates;
         rs_counter_t *c_custom_ignored;
+        rs_counter_t *c_clamped;
 };
+
+static void aggs_live(agg_t *a, int64_t delta);
 
 /*
  * Sketch pool.
@@ -181,26 +188,31 @@ static void seg_release(agg_t *a, seg_t *seg) {
 }
 
 static void entry_free(agg_t *a, entry_t *e) {
-        size_t i;
+        int64_t segs = 1;
+        size_t  i;
 
         seg_release(a, &e->all);
         for (i = 0; i < DEV_CNT; i++)
                 if (e->device[i]) {
                         seg_release(a, e->device[i]);
                         free(e->device[i]);
+                        segs++;
                 }
         for (i = 0; i < CONN_CNT; i++)
                 if (e->conn[i]) {
                         seg_release(a, e->conn[i]);
                         free(e->conn[i]);
+                        segs++;
                 }
         for (i = 0; i < e->country_cnt; i++) {
                 seg_release(a, e->country[i]);
                 free(e->country[i]);
+                segs++;
         }
         free(e->country);
         free(e->country_codes);
         free(e);
+        aggs_live(a, -segs);
 }
 
 static void entry_free_cb(uint64_t key, void *value, void *opaque) {
@@ -441,13 +453,20 @@ static int seg_add(agg_t *a, seg_t *seg, const rs_rum_event_t *ev,
         return 0;
 }
 
-static seg_t *seg_lazy(seg_t **slot) {
-        if (!*slot)
-                *slot = calloc(1, sizeof(**slot));
+static void aggs_live(agg_t *a, int64_t delta) {
+        a->live_aggs += delta;
+        if (a->live_aggs > a->peak_aggs)
+                a->peak_aggs = a->live_aggs;
+        rs_gauge_set(a->g_live_aggs, a->live_aggs);
+}
+
+static seg_t *seg_lazy(agg_t *a, seg_t **slot) {
+        if (!*slot && (*slot = calloc(1, sizeof(**slot))))
+                aggs_live(a, 1);
         return *slot;
 }
 
-static seg_t *country_seg(entry_t *e, uint16_t code) {
+static seg_t *country_seg(agg_t *a, entry_t *e, uint16_t code) {
         size_t i;
 
         for (i = 0; i < e->country_cnt; i++)
@@ -468,6 +487,7 @@ static seg_t *country_seg(entry_t *e, uint16_t code) {
         }
         if (!(e->country[e->country_cnt] = calloc(1, sizeof(seg_t))))
                 return NULL;
+        aggs_live(a, 1);
         e->country_codes[e->country_cnt] = code;
         return e->country[e->country_cnt++];
 }
@@ -511,6 +531,15 @@ static void on_message(void *opaque, rs_stream_part_t *part,
                         rs_counter_add(a->c_no_consent, 1);
                 return;
         }
+        /* A page view happened before its beacon reached the collector that
+         * stamped the message: a time ahead of that is the client's clock,
+         * and left alone one fast clock would drag the partition's
+         * watermark forward and make everyone else late. */
+        if (msg_ts > 0 && ev.timestamp_ms > msg_ts) {
+                ev.timestamp_ms = msg_ts;
+                if (!replay)
+                        rs_counter_add(a->c_clamped, 1);
+        }
         if (rs_window_is_late(part->win, ev.timestamp_ms)) {
                 /* Below the stored commit offset this window was written
                  * (or the event dead-lettered) before: skip it quietly. */
@@ -537,12 +566,20 @@ static void on_message(void *opaque, rs_stream_part_t *part,
 
         rc = rs_window_assign(part->win, ev.timestamp_ms, msg->offset, &start,
                               (void ***)&win);
-        if (rc == RS_WINDOW_LIMIT) {
-                snprintf(err, sizeof(err), "more than %" PRId64 " windows open",
-                         a->conf->stream.max_open_windows);
-                rs_stream_dlq(s, msg, "window_limit", err, replay);
+        if (rc == RS_WINDOW_LATE) { /* its window was closed early */
+                if (replay) {
+                        rs_counter_add(a->c_replay_skipped, 1);
+                        return;
+                }
+                snprintf(err, sizeof(err),
+                         "window of %" PRId64
+                         " closed early: more than %" PRId64 " windows open",
+                         ev.timestamp_ms, a->conf->stream.max_open_windows);
+                rs_stream_dlq(s, msg, "late", err, replay);
                 return;
         }
+        if (rc != RS_WINDOW_OK)
+                goto oom;
         if (!*win && !(*win = rs_map64_new()))
                 goto oom;
         slot = (entry_t **)rs_map64_put(*win, ((uint64_t)t->idx << 32) | r->idx,
@@ -555,6 +592,7 @@ static void on_message(void *opaque, rs_stream_part_t *part,
                 e->tenant = t;
                 e->route  = r;
                 *slot     = e;
+                aggs_live(a, 1);
         }
 
         weight = 1.0 / ev.sample_rate;
@@ -563,9 +601,10 @@ static void on_message(void *opaque, rs_stream_part_t *part,
                                                : RS_METRIC_VITAL_CNT) == -1)
                 goto oom;
         {
-                seg_t *dev  = seg_lazy(&e->device[device_of(ev.device_type)]);
-                seg_t *conn = seg_lazy(&e->conn[conn_of(ev.connection_type)]);
-                seg_t *cty  = country_seg(e, country_of(ev.country));
+                seg_t *dev = seg_lazy(a, &e->device[device_of(ev.device_type)]);
+                seg_t *conn =
+                    seg_lazy(a, &e->conn[conn_of(ev.connection_type)]);
+                seg_t *cty = country_seg(a, e, country_of(ev.country));
                 if (!dev || !conn || !cty ||
                     seg_add(a, dev, &ev, weight, RS_METRIC_VITAL_CNT) == -1 ||
                     seg_add(a, conn, &ev, weight, RS_METRIC_VITAL_CNT) == -1 ||
@@ -775,6 +814,7 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
         agg_t  *a = opaque;
         int64_t start;
         void   *data;
+        int     n = 0;
 
         while (rs_window_pop_closed(part->win, &start, &data)) {
                 emit_ctx_t ctx = {a, start, start + rs_window_size(part->win),
@@ -784,8 +824,9 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
                 window_free(a, data);
                 if (ctx.failed)
                         return -1;
+                n++;
         }
-        return 0;
+        return n;
 }
 
 static int on_write(void *opaque, rs_pg_t *pg, char *errstr,
@@ -987,6 +1028,14 @@ agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
         a->c_aggregates = rs_metrics_counter(
             m, "aggregates_emitted_total",
             "RumAggregate records produced and written", NULL);
+        a->c_clamped = rs_metrics_counter(
+            m, "event_time_clamped_total",
+            "Events stamped ahead of their Kafka timestamp (client clock), "
+            "moved back to it",
+            NULL);
+        a->g_live_aggs = rs_metrics_gauge(
+            m, "open_aggregates",
+            "(tenant, route, segment) aggregates in open windows", NULL);
         a->c_custom_ignored = rs_metrics_counter(
             m, "custom_timings_ignored_total",
             "Custom timings received but not aggregated yet", NULL);
@@ -1018,7 +1067,11 @@ void agg_destroy(agg_t *a) {
 }
 
 int agg_run(agg_t *a) {
-        return rs_stream_run(a->stream);
+        int ret = rs_stream_run(a->stream);
+
+        rs_log_info("peak open aggregates: %" PRId64 ", sketches pooled: %zu",
+                    a->peak_aggs, a->pool_cnt);
+        return ret;
 }
 
 void agg_stop(agg_t *a) {

@@ -379,3 +379,45 @@ void rs_it_produce_traffic(rs_kafka_producer_t *p, const char *topic,
         if (rs_kafka_producer_sync(p, 60000, err, sizeof(err)) == -1)
                 rs_it_die("produce: %s", err);
 }
+
+char *rs_it_aggregator_digest(const char *dsn) {
+        /* Every column, sketches included, except the wall-clock times of
+         * bookkeeping rows. */
+        static const struct {
+                const char *table, *order;
+        } t[] = {
+            {"rum_page_views",
+             "tenant_id, route, segment_type, segment_value, window_start"},
+            {"rum_aggregates", "tenant_id, route, segment_type, "
+                               "segment_value, window_start, metric"},
+            {"(SELECT consumer_group IS NOT NULL AS g, topic, tenant_id, "
+             "route, partition FROM tenant_routes)",
+             "tenant_id, route"},
+        };
+        char  *out = NULL;
+        size_t len = 0, i;
+
+        for (i = 0; i < sizeof(t) / sizeof(*t); i++) {
+                char  *d = rs_it_table_digest(dsn, t[i].table, t[i].order);
+                size_t n = strlen(t[i].table) + strlen(d) + 3;
+                out      = realloc(out, len + n + 1);
+                snprintf(out + len, n + 1, "%s %s\n",
+                         i < 2 ? t[i].table : "tenant_routes", d);
+                len += strlen(out + len);
+                free(d);
+        }
+        return out;
+}
+
+long rs_it_grep_count(const char *path, const char *needle) {
+        FILE *fp = fopen(path, "r");
+        char  line[8192];
+        long  n = 0;
+
+        if (!fp)
+                return -1;
+        while (fgets(line, sizeof(line), fp))
+                n += strstr(line, needle) != NULL;
+        fclose(fp);
+        return n;
+}

@@ -122,3 +122,11 @@ typedef void (*rs_it_event_cb)(const rs_rum_event_t *ev, void *opaque);
 void rs_it_produce_traffic(rs_kafka_producer_t *p, const char *topic,
                            uint64_t seed, int tenants, long n,
                            rs_it_event_cb cb, void *opaque);
+
+/** @brief Digests of the aggregator's result tables in \p dsn, one line
+ *         each, comparable between runs ("rum_page_views 123:<md5>\n...").
+ *         Caller frees. */
+char *rs_it_aggregator_digest(const char *dsn);
+
+/** @brief Counts lines of \p path containing \p needle. */
+long rs_it_grep_count(const char *path, const char *needle);

@@ -435,7 +435,7 @@ static void test_limit(void) {
  * stored position must count exactly what the first run counted.
  */
 static void test_limit_replay(void) {
-        static const int64_t ts[] = {5000, 15000, 21000, 25000, 27000};
+        static const int64_t ts[]       = {5000, 15000, 21000, 25000, 27000};
         int                  counted[5] = {0}, replayed[5] = {0};
         rs_window_t         *win = rs_window_new(10000, 15000, 0, 2);
         int64_t              start, resume, commit = 4, cu, wm;
@@ -443,14 +443,13 @@ static void test_limit_replay(void) {
         int                  i;
 
         for (i = 0; i < 4; i++)
-                counted[i] =
-                    rs_window_assign(win, ts[i], i, &start, &slot) ==
-                    RS_WINDOW_OK;
+                counted[i] = rs_window_assign(win, ts[i], i, &start, &slot) ==
+                             RS_WINDOW_OK;
         resume = rs_window_resume_offset(win, commit);
         cu     = rs_window_closed_until(win);
         wm     = rs_window_watermark(win);
-        counted[4] = rs_window_assign(win, ts[4], 4, &start, &slot) ==
-                     RS_WINDOW_OK;
+        counted[4] =
+            rs_window_assign(win, ts[4], 4, &start, &slot) == RS_WINDOW_OK;
         rs_window_destroy(win);
 
         win = rs_window_new(10000, 15000, 0, 2);
@@ -468,8 +467,8 @@ static void test_limit_replay(void) {
                 replayed[i] = counted[i];
         for (i = 0; i < 5; i++)
                 RS_CHECK_MSG(replayed[i] == counted[i],
-                             "event %d: first run %d, replay %d", i,
-                             counted[i], replayed[i]);
+                             "event %d: first run %d, replay %d", i, counted[i],
+                             replayed[i]);
         rs_window_destroy(win);
 }
 

@@ -47,9 +47,9 @@
 #define RS_AVRO_ERR_TRUNCATED -1 /* "truncated": shorter than the header */
 #define RS_AVRO_ERR_MAGIC     -2 /* "bad_magic": byte 0 is not 0 */
 #define RS_AVRO_ERR_SCHEMA_ID -3 /* "unknown_schema": id not in registry */
-#define RS_AVRO_ERR_WRONG_TYPE                                                \
+#define RS_AVRO_ERR_WRONG_TYPE                                                 \
         -4 /* "wrong_schema": id names another record type */
-#define RS_AVRO_ERR_BODY                                                      \
+#define RS_AVRO_ERR_BODY                                                       \
         -5 /* "undecodable": body does not parse, or has trailing bytes */
 
 /** @brief Dead-letter reason for an RS_AVRO_ERR_* code. */
@@ -61,12 +61,12 @@ typedef struct rs_avro_registry_s rs_avro_registry_t;
  *         ids. @returns NULL with errstr set on failure. Caller frees with
  *         rs_avro_registry_destroy(). */
 rs_avro_registry_t *rs_avro_registry_new(char *errstr, size_t errstr_size);
-void rs_avro_registry_destroy(rs_avro_registry_t *reg);
+void                rs_avro_registry_destroy(rs_avro_registry_t *reg);
 
 /** @brief Adds (or replaces) schema \p id from JSON text.
  *  @returns 0 or -1 with errstr set. */
-int rs_avro_registry_add(rs_avro_registry_t *reg, int32_t id,
-                         const char *json, char *errstr, size_t errstr_size);
+int rs_avro_registry_add(rs_avro_registry_t *reg, int32_t id, const char *json,
+                         char *errstr, size_t errstr_size);
 /** @brief As rs_avro_registry_add() reading the JSON from \p path. */
 int rs_avro_registry_add_file(rs_avro_registry_t *reg, int32_t id,
                               const char *path, char *errstr,
@@ -88,7 +88,7 @@ typedef struct rs_avro_decoder_s rs_avro_decoder_t;
 rs_avro_decoder_t *rs_avro_decoder_new(rs_avro_registry_t *reg,
                                        int32_t reader_id, char *errstr,
                                        size_t errstr_size);
-void rs_avro_decoder_destroy(rs_avro_decoder_t *dec);
+void               rs_avro_decoder_destroy(rs_avro_decoder_t *dec);
 
 /**
  * @brief Decodes one framed message.
@@ -96,8 +96,8 @@ void rs_avro_decoder_destroy(rs_avro_decoder_t *dec);
  *        decoder and valid until the next call (strings read from it too).
  * @returns 0 or an RS_AVRO_ERR_* code with a detail in errstr.
  */
-int rs_avro_decoder_decode(rs_avro_decoder_t *dec, const void *buf,
-                           size_t len, avro_value_t **valuep, char *errstr,
+int rs_avro_decoder_decode(rs_avro_decoder_t *dec, const void *buf, size_t len,
+                           avro_value_t **valuep, char *errstr,
                            size_t errstr_size);
 
 typedef struct rs_avro_encoder_s rs_avro_encoder_t;
@@ -106,7 +106,7 @@ typedef struct rs_avro_encoder_s rs_avro_encoder_t;
  *         rs_avro_encoder_destroy(). */
 rs_avro_encoder_t *rs_avro_encoder_new(rs_avro_registry_t *reg, int32_t id,
                                        char *errstr, size_t errstr_size);
-void rs_avro_encoder_destroy(rs_avro_encoder_t *enc);
+void               rs_avro_encoder_destroy(rs_avro_encoder_t *enc);
 
 /** @brief The value to fill for the next message, reset to empty. Owned by
  *         the encoder. */

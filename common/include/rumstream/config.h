@@ -43,22 +43,23 @@ typedef struct rs_conf_kv_s {
 
 typedef struct rs_conf_kvs_s {
         rs_conf_kv_t *items;
-        size_t cnt;
+        size_t        cnt;
 } rs_conf_kvs_t;
 
 typedef struct rs_conf_item_s {
-        const char *name;    /**< setting name, dotted for groups */
+        const char    *name; /**< setting name, dotted for groups */
         rs_conf_type_t type;
-        size_t offset;       /**< offsetof() the target field */
-        const char *def;     /**< default as text ("60000", "0.5", "true",
-                              *   "rum.events"); NULL: 0 / NULL / empty */
-        double min, max;     /**< bounds for INT/DOUBLE (ignored if min>max)*/
-        const char *env;     /**< environment variable overriding it, or NULL*/
-        const char *desc;    /**< one line for --help and the docs */
+        size_t         offset; /**< offsetof() the target field */
+        const char    *def;    /**< default as text ("60000", "0.5", "true",
+                                *   "rum.events"); NULL: 0 / NULL / empty */
+        double      min, max;  /**< bounds for INT/DOUBLE (ignored if min>max)*/
+        const char *env;  /**< environment variable overriding it, or NULL*/
+        const char *desc; /**< one line for --help and the docs */
 } rs_conf_item_t;
 
 /* Table terminator. */
-#define RS_CONF_END {NULL, RS_CONF_INT, 0, NULL, 0, 0, NULL, NULL}
+#define RS_CONF_END                                                            \
+        { NULL, RS_CONF_INT, 0, NULL, 0, 0, NULL, NULL }
 
 /**
  * @brief Applies defaults, then \p path (if not NULL), then environment
@@ -67,8 +68,8 @@ typedef struct rs_conf_item_s {
  *          On failure the target may be partly filled: call
  *          rs_config_free() either way.
  */
-int rs_config_load(const rs_conf_item_t *table, void *target,
-                   const char *path, char *errstr, size_t errstr_size);
+int rs_config_load(const rs_conf_item_t *table, void *target, const char *path,
+                   char *errstr, size_t errstr_size);
 
 /** @brief As rs_config_load() but parses \p text; "<string>" names it in
  *         errors. For tests and embedded defaults. */

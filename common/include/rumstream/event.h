@@ -20,7 +20,7 @@
 
 typedef struct rs_custom_timing_s {
         const char *name;
-        double value;
+        double      value;
 } rs_custom_timing_t;
 
 /** A page view with its performance measurements (schemas/rum_event.avsc).*/
@@ -29,36 +29,36 @@ typedef struct rs_rum_event_s {
         const char *tenant_id;
         const char *session_id;
         const char *user_id; /**< NULL if absent */
-        int64_t timestamp_ms;
+        int64_t     timestamp_ms;
         const char *url;
         const char *navigation_type;
         const char *device_type;
         const char *country;
         const char *connection_type;
         const char *browser;
-        int consent;
-        double sample_rate;
+        int         consent;
+        double      sample_rate;
         /** Web Vitals and navigation timing by rs_metric_t; NAN = absent. */
         double metrics[RS_METRIC_CNT];
         /** Custom timings; the reader keeps the first
          *  RS_EVENT_MAX_CUSTOM_TIMINGS and counts the rest in
          *  custom_dropped. */
         rs_custom_timing_t custom[RS_EVENT_MAX_CUSTOM_TIMINGS];
-        size_t custom_cnt;
-        size_t custom_dropped;
+        size_t             custom_cnt;
+        size_t             custom_dropped;
 } rs_rum_event_t;
 
 /** Summary of one metric within an aggregate. */
 typedef struct rs_metric_summary_s {
         const char *name;
         const char *unit;
-        int64_t samples; /**< events that carried the metric */
-        double weight;   /**< samples weighted by 1/sample_rate */
-        double mean;
-        double p50, p75, p95, p99;
+        int64_t     samples; /**< events that carried the metric */
+        double      weight;  /**< samples weighted by 1/sample_rate */
+        double      mean;
+        double      p50, p75, p95, p99;
         double good, needs_improvement, poor; /**< weighted; 0 if unrated */
         const void *sketch;                   /**< rs_sketch_serialize() */
-        size_t sketch_len;
+        size_t      sketch_len;
 } rs_metric_summary_t;
 
 /** Aggregate of one (tenant, route, segment, window) (rum_aggregate.avsc).*/
@@ -68,12 +68,12 @@ typedef struct rs_rum_aggregate_s {
         const char *route;
         const char *segment_type; /**< all, device, country, connection */
         const char *segment_value;
-        int64_t window_start_ms;
-        int64_t window_end_ms;
-        int64_t events;    /**< events received */
-        double page_views; /**< events weighted by 1/sample_rate */
+        int64_t     window_start_ms;
+        int64_t     window_end_ms;
+        int64_t     events;     /**< events received */
+        double      page_views; /**< events weighted by 1/sample_rate */
         rs_metric_summary_t *metrics;
-        size_t metric_cnt;
+        size_t               metric_cnt;
 } rs_rum_aggregate_t;
 
 /**

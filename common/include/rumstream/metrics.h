@@ -27,7 +27,7 @@ typedef struct rs_gauge_s {
 /** @brief A registry whose metric names get \p prefix (e.g. "rumstream_").
  *  Caller frees with rs_metrics_destroy() (which stops the server). */
 rs_metrics_t *rs_metrics_new(const char *prefix);
-void rs_metrics_destroy(rs_metrics_t *m);
+void          rs_metrics_destroy(rs_metrics_t *m);
 
 /**
  * @brief Registers (or finds) a counter. \p labels is the label set in
@@ -36,8 +36,8 @@ void rs_metrics_destroy(rs_metrics_t *m);
  */
 rs_counter_t *rs_metrics_counter(rs_metrics_t *m, const char *name,
                                  const char *help, const char *labels);
-rs_gauge_t *rs_metrics_gauge(rs_metrics_t *m, const char *name,
-                             const char *help, const char *labels);
+rs_gauge_t   *rs_metrics_gauge(rs_metrics_t *m, const char *name,
+                               const char *help, const char *labels);
 
 static inline void rs_counter_add(rs_counter_t *c, uint64_t n) {
         atomic_fetch_add_explicit(&c->v, n, memory_order_relaxed);
@@ -63,8 +63,8 @@ void rs_metrics_set_healthy(rs_metrics_t *m, int healthy);
  *        Port 0 picks a free port; rs_metrics_port() tells which.
  * @returns 0 or -1 with errstr set.
  */
-int rs_metrics_serve(rs_metrics_t *m, const char *addr, int port,
-                     char *errstr, size_t errstr_size);
+int rs_metrics_serve(rs_metrics_t *m, const char *addr, int port, char *errstr,
+                     size_t errstr_size);
 int rs_metrics_port(const rs_metrics_t *m);
 
 #endif

@@ -25,7 +25,7 @@ typedef struct rs_pg_s rs_pg_t;
 /** @brief A sink for \p dsn (libpq connection string); does not connect yet.
  *  Caller frees with rs_pg_destroy(). */
 rs_pg_t *rs_pg_new(const char *dsn, char *errstr, size_t errstr_size);
-void rs_pg_destroy(rs_pg_t *pg);
+void     rs_pg_destroy(rs_pg_t *pg);
 
 /** @brief Makes rs_pg_connect() give up early once *stop is non-zero. */
 void rs_pg_set_stop_flag(rs_pg_t *pg, volatile sig_atomic_t *stop);
@@ -48,8 +48,7 @@ uint64_t rs_pg_session(const rs_pg_t *pg);
 
 /** @brief Runs \p sql (no parameters, no rows expected).
  *  @returns 0 or -1 with errstr set. */
-int rs_pg_exec(rs_pg_t *pg, const char *sql, char *errstr,
-               size_t errstr_size);
+int rs_pg_exec(rs_pg_t *pg, const char *sql, char *errstr, size_t errstr_size);
 
 /**
  * @brief Runs \p sql with text parameters and returns its result.
@@ -77,7 +76,7 @@ typedef struct rs_pg_batch_s rs_pg_batch_t;
  */
 rs_pg_batch_t *rs_pg_batch_new(const char *table, const char *const *columns,
                                size_t ncols, size_t nkey);
-void rs_pg_batch_destroy(rs_pg_batch_t *b);
+void           rs_pg_batch_destroy(rs_pg_batch_t *b);
 
 /* Append one column value to the current row, in column order. */
 void rs_pg_batch_str(rs_pg_batch_t *b, const char *s); /* NULL -> NULL */
@@ -99,8 +98,8 @@ size_t rs_pg_batch_rows(const rs_pg_batch_t *b);
  *        transaction can be retried with the same rows.
  * @returns 0 or -1 with errstr set.
  */
-int rs_pg_batch_flush(rs_pg_t *pg, rs_pg_batch_t *b, char *errstr,
-                      size_t errstr_size);
+int  rs_pg_batch_flush(rs_pg_t *pg, rs_pg_batch_t *b, char *errstr,
+                       size_t errstr_size);
 void rs_pg_batch_clear(rs_pg_batch_t *b);
 
 /*
@@ -112,7 +111,7 @@ typedef struct rs_pg_position_s {
         int64_t commit_offset;   /**< next offset after the last processed */
         int64_t closed_until_ms; /**< windows ending at or before: written */
         int64_t watermark_ms;
-        int found; /**< set by rs_pg_positions_load() */
+        int     found; /**< set by rs_pg_positions_load() */
 } rs_pg_position_t;
 
 /** @brief Loads the stored positions of pos[i].partition for every i;

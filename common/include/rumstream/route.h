@@ -10,14 +10,15 @@
  * Repeated and trailing slashes are removed ("/" stays "/"); an empty path is
  * "/". Percent-encoded bytes are kept as they are. The result is cut at
  * RS_ROUTE_MAX - 1 bytes on a segment boundary.
- * "https://shop.example/Products/12345/reviews?page=2#top" -> "/Products/:id/reviews"
+ * "https://shop.example/Products/12345/reviews?page=2#top" ->
+ * "/Products/:id/reviews"
  */
 #ifndef RS_ROUTE_H
 #define RS_ROUTE_H
 
 #include <stddef.h>
 
-#define RS_ROUTE_MAX 256
+#define RS_ROUTE_MAX      256
 #define RS_ROUTE_OVERFLOW "__overflow__"
 
 /**

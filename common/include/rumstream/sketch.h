@@ -36,7 +36,7 @@ typedef struct rs_sketch_s rs_sketch_t;
  *         [RS_SKETCH_MIN_ACCURACY, 1) or on allocation failure. Caller frees
  *         with rs_sketch_destroy(). */
 rs_sketch_t *rs_sketch_new(double relative_accuracy);
-void rs_sketch_destroy(rs_sketch_t *sk);
+void         rs_sketch_destroy(rs_sketch_t *sk);
 
 /** @brief Empties the sketch, keeping its allocation for reuse. */
 void rs_sketch_reset(rs_sketch_t *sk);

@@ -137,8 +137,8 @@ typedef struct rs_stream_ops_s {
         void (*message)(void *opaque, rs_stream_part_t *part,
                         const rd_kafka_message_t *msg, int replay);
         /** Emit every closed window of the partition: produce outputs and
-         *  buffer rows. @returns 0 or -1 (fatal: the process exits and
-         *  replays). */
+         *  buffer rows. @returns the number of windows emitted, or -1
+         *  (fatal: the process exits and replays). */
         int (*emit)(void *opaque, rs_stream_part_t *part);
         /** Write the buffered rows inside the open transaction.
          *  @returns 0 or -1 with errstr (the transaction is retried). */

@@ -45,9 +45,9 @@ const char *rs_metric_unit(rs_metric_t m);
 int rs_metric_from_name(const char *name, rs_metric_t *out);
 
 /** @brief 1 if the metric has good/poor thresholds. */
-int rs_metric_rated(rs_metric_t m);
-double rs_metric_good_max(rs_metric_t m); /**< NAN if not rated */
-double rs_metric_poor_min(rs_metric_t m); /**< NAN if not rated */
+int         rs_metric_rated(rs_metric_t m);
+double      rs_metric_good_max(rs_metric_t m); /**< NAN if not rated */
+double      rs_metric_poor_min(rs_metric_t m); /**< NAN if not rated */
 rs_rating_t rs_metric_rate(rs_metric_t m, double value);
 const char *rs_rating_name(rs_rating_t r); /* good, needs_improvement, poor */
 
