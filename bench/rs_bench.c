@@ -39,8 +39,8 @@
 
 typedef struct result_s {
         double cpu_s, wall_s;
-        long maxrss_kb;
-        int status;
+        long   maxrss_kb;
+        int    status;
 } result_t;
 
 static double now_s(void) {
@@ -52,11 +52,11 @@ static double now_s(void) {
 
 /* Runs argv to completion and measures that process alone. */
 static result_t measure(const char *const *argv, const char *log) {
-        result_t r = {0, 0, 0, -1};
+        result_t      r = {0, 0, 0, -1};
         struct rusage ru;
-        double t0 = now_s();
-        int status;
-        pid_t pid = rs_it_spawn(argv, NULL, log);
+        double        t0 = now_s();
+        int           status;
+        pid_t         pid = rs_it_spawn(argv, NULL, log);
 
         if (pid < 0 || wait4(pid, &status, 0, &ru) != pid)
                 return r;
@@ -71,14 +71,14 @@ static result_t measure(const char *const *argv, const char *log) {
 /* The baseline: consume everything, touch every byte, nothing else. */
 static int bare_loop(const char *brokers, const char *topic) {
         rs_kafka_rebalance_t rb = {0};
-        rd_kafka_t *rk;
-        char err[512];
-        const char *topics[1] = {topic};
-        long msgs = 0, eofs = 0, parts = -1;
-        uint64_t sum = 0;
+        rd_kafka_t          *rk;
+        char                 err[512];
+        const char          *topics[1] = {topic};
+        long                 msgs = 0, eofs = 0, parts = -1;
+        uint64_t             sum = 0;
 
-        rk = rs_kafka_consumer_new(brokers, rs_it_unique("bare"), NULL, &rb,
-                                   1, err, sizeof(err));
+        rk = rs_kafka_consumer_new(brokers, rs_it_unique("bare"), NULL, &rb, 1,
+                                   err, sizeof(err));
         if (!rk || rs_kafka_subscribe(rk, topics, 1, err, sizeof(err))) {
                 fprintf(stderr, "bare loop: %s\n", err);
                 return 1;
@@ -94,7 +94,7 @@ static int bare_loop(const char *brokers, const char *topic) {
         }
         while (eofs < parts) {
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-                size_t i;
+                size_t              i;
                 if (!m)
                         continue;
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -113,7 +113,7 @@ static int bare_loop(const char *brokers, const char *topic) {
 }
 
 static long peak_aggregates(const char *log) {
-        char cmd[512], buf[64] = "";
+        char  cmd[512], buf[64] = "";
         FILE *fp;
 
         snprintf(cmd, sizeof(cmd),
@@ -129,23 +129,23 @@ static long peak_aggregates(const char *log) {
 }
 
 int main(int argc, char **argv) {
-        long events = 500000, partitions = 64, tenants = 24;
-        double event_rate = 500;
-        rs_test_pg_t *pg;
-        rs_kafka_mock_t *mock;
+        long                 events = 500000, partitions = 64, tenants = 24;
+        double               event_rate = 500;
+        rs_test_pg_t        *pg;
+        rs_kafka_mock_t     *mock;
         rs_kafka_producer_t *prod;
-        rs_traffic_conf_t tc;
-        rs_traffic_t *t;
-        rs_rum_event_t ev;
-        rs_avro_registry_t *reg = NULL;
-        rs_avro_encoder_t *enc  = NULL;
-        result_t bare, agg;
+        rs_traffic_conf_t    tc;
+        rs_traffic_t        *t;
+        rs_rum_event_t       ev;
+        rs_avro_registry_t  *reg = NULL;
+        rs_avro_encoder_t   *enc = NULL;
+        result_t             bare, agg;
         char err[512], logdir[] = "/tmp/rs-bench.XXXXXX", bare_log[64],
                        agg_log[64];
         const char *brokers;
-        double bytes = 0;
-        long i, peak;
-        int k;
+        double      bytes = 0;
+        long        i, peak;
+        int         k;
 
         if (argc == 4 && !strcmp(argv[1], "--bare-loop"))
                 return bare_loop(argv[2], argv[3]);
@@ -179,8 +179,7 @@ int main(int argc, char **argv) {
         brokers = rs_kafka_mock_bootstraps(mock);
         if (rs_kafka_mock_topic(mock, "rum.events", (int)partitions, err,
                                 sizeof(err)) ||
-            rs_kafka_mock_topic(mock, "rum.aggregates", 64, err,
-                                sizeof(err)) ||
+            rs_kafka_mock_topic(mock, "rum.aggregates", 64, err, sizeof(err)) ||
             rs_kafka_mock_topic(mock, "rum.events.dlq", 1, err, sizeof(err)))
                 rs_it_die("%s", err);
 
@@ -194,19 +193,17 @@ int main(int argc, char **argv) {
         tc.seed           = 2026;
         tc.tenants        = (int)tenants;
         tc.events_per_sec = event_rate;
-        tc.start_ms       = ((int64_t)time(NULL) - (int64_t)(events /
-                                                        event_rate) - 600) *
-                      1000;
+        tc.start_ms =
+            ((int64_t)time(NULL) - (int64_t)(events / event_rate) - 600) * 1000;
         if (!(t = rs_traffic_new(&tc)))
                 rs_it_die("traffic generator");
         fprintf(stderr, "filling rum.events with %ld events...\n", events);
         for (i = 0; i < events; i++) {
                 const void *buf;
-                size_t len;
+                size_t      len;
                 rs_traffic_next(t, &ev);
                 if (rs_rum_event_write(rs_avro_encoder_value(enc), &ev) ||
-                    rs_avro_encoder_encode(enc, &buf, &len, err,
-                                           sizeof(err)))
+                    rs_avro_encoder_encode(enc, &buf, &len, err, sizeof(err)))
                         rs_it_die("encode: %s", err);
                 bytes += (double)len;
                 rs_it_produce_raw(prod, "rum.events", ev.tenant_id, buf, len);
@@ -233,7 +230,7 @@ int main(int argc, char **argv) {
                                     "--set",
                                     "group_id=bench",
                                     NULL};
-                char b[512], d[512];
+                char        b[512], d[512];
                 snprintf(b, sizeof(b), "kafka_brokers=%s", brokers);
                 snprintf(d, sizeof(d), "pg_dsn=%s", rs_test_pg_dsn(pg));
                 av[3] = b;
@@ -246,8 +243,8 @@ int main(int argc, char **argv) {
         printf("\nrumstream benchmark: %ld events (%.1f MB, %.0f bytes "
                "each), %ld partitions, %ld tenants, %.0f events/s of event "
                "time\n\n",
-               events, bytes / 1e6, bytes / (double)events, partitions,
-               tenants, event_rate);
+               events, bytes / 1e6, bytes / (double)events, partitions, tenants,
+               event_rate);
         printf("%-20s %10s %12s %15s %10s %12s\n", "", "CPU s", "us/event",
                "events/CPU-s", "wall s", "peak RSS MB");
         printf("%-20s %10.2f %12.3f %15.0f %10.2f %12.1f\n",
@@ -264,8 +261,7 @@ int main(int argc, char **argv) {
                        "aggregate: %.1f KiB (RSS above the bare loop's / "
                        "peak)\n",
                        peak,
-                       (double)(agg.maxrss_kb - bare.maxrss_kb) /
-                           (double)peak);
+                       (double)(agg.maxrss_kb - bare.maxrss_kb) / (double)peak);
         printf("rows written: %lld rum_page_views, %lld rum_aggregates\n",
                rs_it_pg_ll(rs_test_pg_dsn(pg),
                            "SELECT count(*) FROM rum_page_views"),

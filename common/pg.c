@@ -771,23 +771,77 @@ static void add_text(rs_pg_batch_t *b, const char *text, size_t len) {
 }
 
 void rs_pg_batch_i64(rs_pg_batch_t *b, int64_t v) {
-        char tmp[32];
-        int  n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+        char     tmp[24], *p = tmp + sizeof(tmp);
+        uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-        add_text(b, tmp, (size_t)n);
+        do {
+                *--p = (char)('0' + u % 10);
+                u /= 10;
+        } while (u);
+        if (v < 0)
+                *--p = '-';
+        add_text(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/**
+ * @brief Formats \p v as a C99 hexadecimal float ("0x1.8p+1"), exact and
+ *        cheap. PostgreSQL's float8 input reads it (through strtod); the
+ *        decimal %.17g costs a bignum conversion per value, which dominated
+ *        the writing of aggregate rows.
+ */
+static size_t fmt_hex_double(char *out, double v) {
+        static const char hex[] = "0123456789abcdef";
+        uint64_t          bits, mant;
+        char             *p = out;
+        int               exp, e, digits = 13, i;
+
+        memcpy(&bits, &v, sizeof(bits));
+        if (bits >> 63)
+                *p++ = '-';
+        exp  = (int)((bits >> 52) & 0x7ff);
+        mant = bits & ((UINT64_C(1) << 52) - 1);
+        if (exp == 0 && mant == 0) {
+                *p++ = '0';
+                return (size_t)(p - out);
+        }
+        e    = exp ? exp - 1023 : -1022; /* subnormals: 0x0.<m>p-1022 */
+        *p++ = '0';
+        *p++ = 'x';
+        *p++ = exp ? '1' : '0';
+        if (mant) {
+                while (!(mant & 0xf)) {
+                        mant >>= 4;
+                        digits--;
+                }
+                *p++ = '.';
+                for (i = digits - 1; i >= 0; i--) {
+                        p[i] = hex[mant & 0xf];
+                        mant >>= 4;
+                }
+                p += digits;
+        }
+        *p++ = 'p';
+        *p++ = e < 0 ? '-' : '+';
+        if (e < 0)
+                e = -e;
+        if (e >= 1000)
+                *p++ = (char)('0' + e / 1000);
+        if (e >= 100)
+                *p++ = (char)('0' + e / 100 % 10);
+        if (e >= 10)
+                *p++ = (char)('0' + e / 10 % 10);
+        *p++ = (char)('0' + e % 10);
+        return (size_t)(p - out);
 }
 
 void rs_pg_batch_f64(rs_pg_batch_t *b, double v) {
         char tmp[40];
-        int  n;
 
         if (!isfinite(v)) {
                 rs_pg_batch_null(b);
                 return;
         }
-        /* 17 significant digits read back to the same double. */
-        n = snprintf(tmp, sizeof(tmp), "%.17g", v);
-        add_text(b, tmp, (size_t)n);
+        add_text(b, tmp, fmt_hex_double(tmp, v));
 }
 
 void rs_pg_batch_bool(rs_pg_batch_t *b, int v) {

@@ -122,6 +122,11 @@ typedef struct pstate_s {
         uint32_t  tenant_cnt;
 } pstate_t;
 
+typedef struct freelist_s {
+        void **items;
+        size_t cnt, cap;
+} freelist_t;
+
 struct agg_s {
         const agg_conf_t   *conf;
         rs_stream_t        *stream;
@@ -140,6 +145,9 @@ struct agg_s {
         int64_t     peak_aggs;
         rs_gauge_t *g_live_aggs;
 
+        freelist_t seg_fl;   /* seg_t */
+        freelist_t entry_fl; /* entry_t */
+
         unsigned char *skbuf; /* serialized sketches of one aggregate */
         size_t         skbuf_size;
 
@@ -153,6 +161,40 @@ struct agg_s {
 };
 
 static void aggs_live(agg_t *a, int64_t delta);
+
+/* Recycled fixed-size blocks: segments and entries come and go with every
+ * window, and malloc/free of them (and the page faults of fresh memory)
+ * was a large share of the cost of a window. The lists hold at most the
+ * peak in use, which the caps bound. */
+static void *fl_get(freelist_t *fl, size_t size) {
+        void *p;
+
+        if (fl->cnt == 0)
+                return calloc(1, size);
+        p = fl->items[--fl->cnt];
+        memset(p, 0, size);
+        return p;
+}
+
+static void fl_put(freelist_t *fl, void *p) {
+        if (fl->cnt == fl->cap) {
+                size_t n  = fl->cap ? fl->cap * 2 : 256;
+                void **ni = realloc(fl->items, n * sizeof(*ni));
+                if (!ni) {
+                        free(p);
+                        return;
+                }
+                fl->items = ni;
+                fl->cap   = n;
+        }
+        fl->items[fl->cnt++] = p;
+}
+
+static void fl_destroy(freelist_t *fl) {
+        while (fl->cnt > 0)
+                free(fl->items[--fl->cnt]);
+        free(fl->items);
+}
 
 /*
  * Sketch pool.
@@ -195,23 +237,23 @@ static void entry_free(agg_t *a, entry_t *e) {
         for (i = 0; i < DEV_CNT; i++)
                 if (e->device[i]) {
                         seg_release(a, e->device[i]);
-                        free(e->device[i]);
+                        fl_put(&a->seg_fl, e->device[i]);
                         segs++;
                 }
         for (i = 0; i < CONN_CNT; i++)
                 if (e->conn[i]) {
                         seg_release(a, e->conn[i]);
-                        free(e->conn[i]);
+                        fl_put(&a->seg_fl, e->conn[i]);
                         segs++;
                 }
         for (i = 0; i < e->country_cnt; i++) {
                 seg_release(a, e->country[i]);
-                free(e->country[i]);
+                fl_put(&a->seg_fl, e->country[i]);
                 segs++;
         }
         free(e->country);
         free(e->country_codes);
-        free(e);
+        fl_put(&a->entry_fl, e);
         aggs_live(a, -segs);
 }
 
@@ -461,7 +503,7 @@ static void aggs_live(agg_t *a, int64_t delta) {
 }
 
 static seg_t *seg_lazy(agg_t *a, seg_t **slot) {
-        if (!*slot && (*slot = calloc(1, sizeof(**slot))))
+        if (!*slot && (*slot = fl_get(&a->seg_fl, sizeof(**slot))))
                 aggs_live(a, 1);
         return *slot;
 }
@@ -485,7 +527,7 @@ static seg_t *country_seg(agg_t *a, entry_t *e, uint16_t code) {
                 e->country     = ns;
                 e->country_cap = n;
         }
-        if (!(e->country[e->country_cnt] = calloc(1, sizeof(seg_t))))
+        if (!(e->country[e->country_cnt] = fl_get(&a->seg_fl, sizeof(seg_t))))
                 return NULL;
         aggs_live(a, 1);
         e->country_codes[e->country_cnt] = code;
@@ -587,7 +629,7 @@ static void on_message(void *opaque, rs_stream_part_t *part,
         if (!slot)
                 goto oom;
         if (!(e = *slot)) {
-                if (!(e = calloc(1, sizeof(*e))))
+                if (!(e = fl_get(&a->entry_fl, sizeof(*e))))
                         goto oom;
                 e->tenant = t;
                 e->route  = r;
@@ -645,49 +687,54 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
                     const char *seg_value, const seg_t *seg, int64_t start,
                     int64_t end) {
         rs_metric_summary_t sums[RS_METRIC_CNT];
+        rs_metric_t         metrics[RS_METRIC_CNT];
         rs_rum_aggregate_t  agg;
         rd_kafka_headers_t *hdrs;
         char                id[33], ts_start[64], ts_end[64], err[512];
         const void         *buf;
-        size_t              need = 0, off = 0, n = 0, len;
+        size_t              off = 0, n = 0, len;
         rs_id_t             h;
         int                 i;
-
-        /* Serialized sketches go into one buffer sized first, so the
-         * summaries can point into it. */
-        for (i = 0; i < RS_METRIC_CNT; i++)
-                if (seg->m[i].samples)
-                        need += rs_sketch_serialize(seg->m[i].sk, NULL, 0);
-        if (need > a->skbuf_size) {
-                unsigned char *nb = realloc(a->skbuf, need);
-                if (!nb)
-                        return -1;
-                a->skbuf      = nb;
-                a->skbuf_size = need;
-        }
 
         for (i = 0; i < RS_METRIC_CNT; i++) {
                 const acc_t         *acc = &seg->m[i];
                 rs_metric_summary_t *m   = &sums[n];
+                size_t               sklen;
                 if (!acc->samples)
                         continue;
-                m->name    = rs_metric_name((rs_metric_t)i);
-                m->unit    = rs_metric_unit((rs_metric_t)i);
-                m->samples = acc->samples;
-                m->weight  = rs_sketch_count(acc->sk);
-                m->mean    = rs_sketch_sum(acc->sk) / m->weight;
+                /* Serialized straight into the shared buffer, grown (and
+                 * the write redone) only when a sketch does not fit. */
+                while ((sklen = rs_sketch_serialize(acc->sk, a->skbuf + off,
+                                                    a->skbuf_size - off)) >
+                       a->skbuf_size - off) {
+                        size_t         size = 2 * (off + sklen);
+                        unsigned char *nb   = realloc(a->skbuf, size);
+                        if (!nb)
+                                return -1;
+                        a->skbuf      = nb;
+                        a->skbuf_size = size;
+                }
+                metrics[n]           = (rs_metric_t)i;
+                m->name              = rs_metric_name((rs_metric_t)i);
+                m->unit              = rs_metric_unit((rs_metric_t)i);
+                m->samples           = acc->samples;
+                m->weight            = rs_sketch_count(acc->sk);
+                m->mean              = rs_sketch_sum(acc->sk) / m->weight;
+                m->good              = acc->rated[RS_RATING_GOOD];
+                m->needs_improvement = acc->rated[RS_RATING_NEEDS_IMPROVEMENT];
+                m->poor              = acc->rated[RS_RATING_POOR];
+                m->sketch_len        = sklen;
                 rs_sketch_quantile(acc->sk, 0.50, &m->p50);
                 rs_sketch_quantile(acc->sk, 0.75, &m->p75);
                 rs_sketch_quantile(acc->sk, 0.95, &m->p95);
                 rs_sketch_quantile(acc->sk, 0.99, &m->p99);
-                m->good              = acc->rated[RS_RATING_GOOD];
-                m->needs_improvement = acc->rated[RS_RATING_NEEDS_IMPROVEMENT];
-                m->poor              = acc->rated[RS_RATING_POOR];
-                m->sketch            = a->skbuf + off;
-                m->sketch_len =
-                    rs_sketch_serialize(acc->sk, a->skbuf + off, need - off);
-                off += m->sketch_len;
+                off += sklen;
                 n++;
+        }
+        /* The buffer may have moved while growing: point at it last. */
+        for (i = 0, off = 0; i < (int)n; i++) {
+                sums[i].sketch = a->skbuf + off;
+                off += sums[i].sketch_len;
         }
 
         rs_id_init(&h, "rum_aggregate");
@@ -740,11 +787,8 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
         rs_pg_batch_row_end(a->b_views);
 
         for (i = 0; i < (int)n; i++) {
-                const rs_metric_summary_t *m = &sums[i];
-                rs_metric_t                metric;
-                int                        rated;
-                rs_metric_from_name(m->name, &metric);
-                rated = rs_metric_rated(metric);
+                const rs_metric_summary_t *m     = &sums[i];
+                int                        rated = rs_metric_rated(metrics[i]);
                 rs_pg_batch_str(a->b_aggs, e->tenant->name);
                 rs_pg_batch_str(a->b_aggs, e->route->name);
                 rs_pg_batch_str(a->b_aggs, seg_type);
@@ -989,7 +1033,12 @@ agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
         }
-        a->conf = conf;
+        a->conf       = conf;
+        a->skbuf_size = 64 * 1024;
+        if (!(a->skbuf = malloc(a->skbuf_size))) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
         if (rs_event_check_schemas(errstr, errstr_size) == -1 ||
             !(a->reg = rs_avro_registry_new(errstr, errstr_size)) ||
             !(a->dec = rs_avro_decoder_new(a->reg, RS_SCHEMA_ID_RUM_EVENT,
@@ -1062,6 +1111,8 @@ void agg_destroy(agg_t *a) {
         for (i = 0; i < a->pool_cnt; i++)
                 rs_sketch_destroy(a->pool[i]);
         free(a->pool);
+        fl_destroy(&a->seg_fl);
+        fl_destroy(&a->entry_fl);
         free(a->skbuf);
         free(a);
 }

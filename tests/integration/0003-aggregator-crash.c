@@ -29,15 +29,15 @@
 
 typedef struct progress_s {
         const char *dsn;
-        long long threshold;
-        pid_t pid;
+        long long   threshold;
+        pid_t       pid;
 } progress_t;
 
 /* Stored progress of the faulty run passed the threshold (or it ended). */
 static int progressed(void *opaque) {
-        progress_t *p = opaque;
-        long long done = -1;
-        int status;
+        progress_t *p    = opaque;
+        long long   done = -1;
+        int         status;
 
         /* The tables appear when the first run applies the migrations. */
         if (rs_it_pg_ll(p->dsn, "SELECT count(*) FROM pg_tables WHERE "
@@ -49,19 +49,19 @@ static int progressed(void *opaque) {
 }
 
 int main(void) {
-        rs_test_pg_t *pg;
-        rs_kafka_mock_t *mock;
-        rs_kafka_producer_t *prod;
-        char err[512], *ref, *got;
-        const char *brokers, *dsn_ref, *dsn_crash;
+        rs_test_pg_t          *pg;
+        rs_kafka_mock_t       *mock;
+        rs_kafka_producer_t   *prod;
+        char                   err[512], *ref, *got;
+        const char            *brokers, *dsn_ref, *dsn_crash;
         static const long long kill_at[] = {1, 6000, 15000, 27000, 40000};
-        const char *slow[] = {"window.idle_close_ms=0",
-                              "max_events_per_sec=12000",
-                              "commit_interval_ms=100", NULL};
-        const char *fast[] = {"window.idle_close_ms=0", NULL};
-        size_t k;
-        int status, kills = 0;
-        pid_t pid;
+        const char            *slow[]    = {"window.idle_close_ms=0",
+                                            "max_events_per_sec=12000",
+                                            "commit_interval_ms=100", NULL};
+        const char            *fast[]    = {"window.idle_close_ms=0", NULL};
+        size_t                 k;
+        int                    status, kills = 0;
+        pid_t                  pid;
 
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
                 rs_it_die("postgres: %s", err);
@@ -96,8 +96,8 @@ int main(void) {
          * threshold, restart at once. */
         for (k = 0; k < sizeof(kill_at) / sizeof(*kill_at); k++) {
                 progress_t p = {dsn_crash, kill_at[k], 0};
-                pid = rs_it_start_aggregator(brokers, dsn_crash, "crash", 1,
-                                             slow, "0003-crash.log");
+                pid   = rs_it_start_aggregator(brokers, dsn_crash, "crash", 1,
+                                               slow, "0003-crash.log");
                 p.pid = pid;
                 if (!rs_it_wait_for(progressed, &p, 300 * 1000))
                         rs_it_die("no progress past %lld", kill_at[k]);
@@ -112,8 +112,7 @@ int main(void) {
                                         "0003-crash.log");
         status = rs_it_wait_exit(pid, 600 * 1000);
         RS_CHECK_INT(status, 0);
-        RS_CHECK_MSG(kills >= 4, "only %d kills landed before the end",
-                     kills);
+        RS_CHECK_MSG(kills >= 4, "only %d kills landed before the end", kills);
 
         got = rs_it_aggregator_digest(dsn_crash);
         printf("after %d kills:\n%s", kills, got);

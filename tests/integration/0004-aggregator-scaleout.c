@@ -21,7 +21,7 @@
 
 /* Messages an instance reported at its clean stop, from its log. */
 static long processed(const char *log) {
-        char cmd[256], buf[64] = "";
+        char  cmd[256], buf[64] = "";
         FILE *fp;
 
         snprintf(cmd, sizeof(cmd),
@@ -37,17 +37,17 @@ static long processed(const char *log) {
 }
 
 int main(void) {
-        rs_test_pg_t *pg;
-        rs_kafka_mock_t *mock;
+        rs_test_pg_t        *pg;
+        rs_kafka_mock_t     *mock;
         rs_kafka_producer_t *prod;
-        char err[512], *one, *two;
-        const char *brokers, *dsn_one, *dsn_two;
-        const char *fast[] = {"window.idle_close_ms=0", NULL};
-        const char *slow[] = {"window.idle_close_ms=0",
-                              "max_events_per_sec=4000", NULL};
-        pid_t a, b;
-        int sa, sb;
-        long pa, pb;
+        char                 err[512], *one, *two;
+        const char          *brokers, *dsn_one, *dsn_two;
+        const char          *fast[] = {"window.idle_close_ms=0", NULL};
+        const char          *slow[] = {"window.idle_close_ms=0",
+                                       "max_events_per_sec=4000", NULL};
+        pid_t                a, b;
+        int                  sa, sb;
+        long                 pa, pb;
 
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
                 rs_it_die("postgres: %s", err);
@@ -61,8 +61,7 @@ int main(void) {
         brokers = rs_kafka_mock_bootstraps(mock);
         if (rs_kafka_mock_topic(mock, "rum.events", PARTITIONS, err,
                                 sizeof(err)) ||
-            rs_kafka_mock_topic(mock, "rum.aggregates", 12, err,
-                                sizeof(err)) ||
+            rs_kafka_mock_topic(mock, "rum.aggregates", 12, err, sizeof(err)) ||
             rs_kafka_mock_topic(mock, "rum.events.dlq", 1, err, sizeof(err)))
                 rs_it_die("%s", err);
         if (!(prod = rs_kafka_producer_new(brokers, NULL, err, sizeof(err))))
@@ -88,8 +87,7 @@ int main(void) {
         pa = processed("0004-two-a.log");
         pb = processed("0004-two-b.log");
         printf("instance a processed %ld messages, b %ld\n", pa, pb);
-        RS_CHECK_MSG(pa > 0 && pb > 0, "a %ld, b %ld: both must work", pa,
-                     pb);
+        RS_CHECK_MSG(pa > 0 && pb > 0, "a %ld, b %ld: both must work", pa, pb);
 
         two = rs_it_aggregator_digest(dsn_two);
         printf("two instances:\n%s", two);
