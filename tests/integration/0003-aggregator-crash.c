@@ -55,13 +55,16 @@ int main(void) {
         char                   err[512], *ref, *got;
         const char            *brokers, *dsn_ref, *dsn_crash;
         static const long long kill_at[] = {1, 6000, 15000, 27000, 40000};
-        const char            *slow[]    = {"window.idle_close_ms=0",
-                                            "max_events_per_sec=12000",
-                                            "commit_interval_ms=100", NULL};
-        const char            *fast[]    = {"window.idle_close_ms=0", NULL};
-        size_t                 k;
-        int                    status, kills = 0;
-        pid_t                  pid;
+        /* A route cap that is reached, so the admitted routes must survive
+         * the kills too (tenant_routes). */
+        const char *slow[] = {
+            "window.idle_close_ms=0", "limits.max_routes_per_tenant=12",
+            "max_events_per_sec=12000", "commit_interval_ms=100", NULL};
+        const char *fast[] = {"window.idle_close_ms=0",
+                              "limits.max_routes_per_tenant=12", NULL};
+        size_t      k;
+        int         status, kills = 0;
+        pid_t       pid;
 
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
                 rs_it_die("postgres: %s", err);
