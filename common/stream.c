@@ -184,11 +184,14 @@ static int write_durable(rs_stream_t *s, int *wrotep) {
                         }
                 }
                 *wrotep = changed;
+                rs_metrics_set_healthy(s->metrics, 1);
                 return 0;
 
         retry:
                 rs_pg_rollback(s->pg);
                 rs_counter_add(s->c_pg_retries, 1);
+                /* /health answers 503 until a checkpoint commits again. */
+                rs_metrics_set_healthy(s->metrics, 0);
                 rs_log_warn("checkpoint failed, retrying in %" PRId64 " ms: %s",
                             backoff, err);
                 if (s->stop)

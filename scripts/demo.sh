@@ -45,7 +45,7 @@ build/rum-aggregator --until-eof --set kafka_brokers="$brokers" \
 grep -h '"level":"error"' "$run/aggregator.log" || true
 
 echo
-build/rumctl report --dsn "$dsn" --limit 24
+build/rumctl report --dsn "$dsn" --limit 8
 echo
 echo "== the injected regression, window by window (acme-shop /checkout, LCP p75)"
 psql "$dsn" -X -q -P pager=off -c "
@@ -60,4 +60,4 @@ psql "$dsn" -X -q -P pager=off -c "
 echo "== dead letters by reason"
 build/rumctl topic-size --brokers "$brokers" --topic rum.events.dlq >/dev/null &&
 	kcat -C -b "$brokers" -t rum.events.dlq -e -q -f '%h\n' 2>/dev/null |
-	tr ',' '\n' | grep '^rs.reason=' | sort | uniq -c | sed 's/rs.reason=//'
+	grep -o 'rs\.reason=[a-z_]*' | sort | uniq -c | sed 's/rs.reason=//'

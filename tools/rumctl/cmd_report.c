@@ -299,6 +299,21 @@ static void format_count(double v, char *out, size_t size) {
         out[o] = '\0';
 }
 
+/* Short rating labels keep the table readable in 120 columns; the header
+ * line spells them out. */
+static const char *rating_label(rs_rating_t r) {
+        switch (r) {
+        case RS_RATING_GOOD:
+                return "good";
+        case RS_RATING_NEEDS_IMPROVEMENT:
+                return "NI";
+        case RS_RATING_POOR:
+                return "POOR";
+        default:
+                return "-";
+        }
+}
+
 /* Fills the cells: p75, rating and good/poor shares, each part padded to
  * the widest in its column so the parts line up. */
 static void format_cells(size_t shown_cnt, row_t **shown, int *widths) {
@@ -323,8 +338,8 @@ static void format_cells(size_t shown_cnt, row_t **shown, int *widths) {
                         len = (int)strlen(row->val[m]);
                         if (len > vw[m])
                                 vw[m] = len;
-                        len = (int)strlen(rs_rating_name(
-                            rs_metric_rate(metric, row->p75[m])));
+                        len = (int)strlen(
+                            rating_label(rs_metric_rate(metric, row->p75[m])));
                         if (len > rw[m])
                                 rw[m] = len;
                 }
@@ -348,7 +363,7 @@ static void format_cells(size_t shown_cnt, row_t **shown, int *widths) {
                                                  100 * row->poor[m] / rated);
                                 snprintf(row->cell[m], CELL_MAX, "%*s %-*s %s",
                                          vw[m], row->val[m], rw[m],
-                                         rs_rating_name(rs_metric_rate(
+                                         rating_label(rs_metric_rate(
                                              metric, row->p75[m])),
                                          shares);
                         }
@@ -408,8 +423,8 @@ static int print_report(report_t *rp, const char *segment, int64_t limit,
         format_cells(shown_cnt, shown, widths);
 
         printf("rum report: %s .. %s UTC, %" PRId64 " window(s), segment %s; "
-               "p75 of the merged window sketches, rating, good%%/poor%% of "
-               "weighted page views\n\n",
+               "p75 of the merged window sketches, rating (good, NI = needs "
+               "improvement, POOR), good%%/poor%% of weighted page views\n\n",
                range_from, range_to, windows, segment);
         printf("%-*s  %-*s  ", w_tenant, "tenant", w_route, "route");
         if (!all)
