@@ -465,11 +465,14 @@ rs_stream_t *rs_stream_new(const char *name, const rs_stream_conf_t *conf,
             "Checkpoint transactions that failed and were retried", NULL);
         s->g_partitions = rs_metrics_gauge(s->metrics, "assigned_partitions",
                                            "Input partitions owned", NULL);
-        if (conf->metrics_port >= 0 &&
-            rs_metrics_serve(s->metrics, conf->metrics_addr,
-                             (int)conf->metrics_port, errstr,
-                             errstr_size) == -1)
-                goto fail;
+        if (conf->metrics_port >= 0) {
+                if (rs_metrics_serve(s->metrics, conf->metrics_addr,
+                                     (int)conf->metrics_port, errstr,
+                                     errstr_size) == -1)
+                        goto fail;
+                rs_log_info("metrics and health on http://%s:%d/metrics",
+                            conf->metrics_addr, rs_metrics_port(s->metrics));
+        }
 
         s->pg = rs_pg_new(conf->pg_dsn, errstr, errstr_size);
         if (!s->pg)
