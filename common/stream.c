@@ -230,7 +230,7 @@ static void commit_kafka_offsets(rs_stream_t *s) {
  *        input).
  */
 static int checkpoint(rs_stream_t *s, int final) {
-        int64_t now = rs_stream_now_ms();
+        int64_t now = mono_ms(); /* idle time is measured on it */
         char    err[512];
         int     wrote = 0, emitted = 0, moved = 0;
         size_t  ti;
@@ -365,7 +365,7 @@ static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts) {
                 } else {
                         tp->offset = RD_KAFKA_OFFSET_BEGINNING;
                 }
-                rs_window_touch(part->win, rs_stream_now_ms());
+                rs_window_touch(part->win, mono_ms());
                 sl->part = part;
                 s->part_cnt++;
 
@@ -639,7 +639,7 @@ int rs_stream_run(rs_stream_t *s) {
                                 s->closes_pending = 1;
                 }
                 rd_kafka_message_destroy(msg);
-                rs_window_touch(part->win, rs_stream_now_ms());
+                rs_window_touch(part->win, now);
 
                 if (conf->max_events_per_sec > 0)
                         throttle(s, now);
