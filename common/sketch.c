@@ -7,19 +7,32 @@
  * at most a, relative. Indices are int32: the accuracy floor
  * RS_SKETCH_MIN_ACCURACY keeps ln(DBL_MAX) / ln(gamma) far below 2^31.
  *
- * Storage. The buckets [lo, hi] live in a ring of `cap` doubles (a power of
- * two), bucket i in slot i & (cap - 1). A ring rather than an offset array
- * because it never has to move data: extending the range up or down only
- * needs the new slots to be free, and sliding the window up under the bin
- * cap only zeroes the slots it folds away. Slots outside [lo, hi] are always
- * zero. The ring is allocated on the first non-zero value and doubles when
- * the span outgrows it, up to RS_SKETCH_MAX_BINS slots; after that the span
- * is capped by folding the lowest buckets into lo.
+ * Storage. A sketch starts in compact mode: up to RS_SKETCH_COMPACT
+ * non-empty buckets as (index, weight) pairs inside the struct, sorted by
+ * index. Most sketches of an aggregator see a handful of values, and those
+ * then cost no allocation and no page of their own. The bucket that would
+ * be the (RS_SKETCH_COMPACT + 1)th moves the sketch to ring mode for good
+ * (until rs_sketch_reset): the buckets [lo, hi] live in a ring of `cap`
+ * doubles (a power of two), bucket i in slot i & (cap - 1). A ring rather
+ * than an offset array because it never has to move data: extending the
+ * range up or down only needs the new slots to be free, and sliding the
+ * window up under the bin cap only zeroes the slots it folds away. Slots
+ * outside [lo, hi] are always zero. The ring doubles when the span outgrows
+ * it, up to RS_SKETCH_MAX_BINS slots; after that the span is capped by
+ * folding the lowest buckets into lo. rs_sketch_reset zeroes the ring and
+ * keeps it, so a pooled sketch that once grew never allocates again.
  *
- * Collapsing. `collapsed` is the weight sitting in bucket lo that belongs
- * below it. The final lo is max(lowest index seen, hi - MAX_BINS + 1) no
- * matter in which order values arrived, so a merge of sketches equals the
- * sketch of the union even after collapsing, `collapsed` included.
+ * Both modes hold the same thing, a map from index to a weight > 0, and
+ * every operation does the same floating-point additions in the same order
+ * in both (an empty ring slot adds +0, which changes nothing), so which
+ * mode a sketch is in never shows in its counts, quantiles or bytes.
+ *
+ * Collapsing. `collapsed` is the weight sitting in bucket lo (the lowest
+ * non-empty bucket, in either mode) that belongs below it. The final lo is
+ * max(lowest index seen, hi - MAX_BINS + 1) no matter in which order values
+ * arrived, so a merge of sketches equals the sketch of the union even after
+ * collapsing, `collapsed` included. A few buckets can span more than
+ * MAX_BINS indices, so compact mode collapses exactly as the ring does.
  *
  * Wire format, version 1 (all integers unsigned LEB128 varints, doubles
  * 8 bytes IEEE 754 little endian, "cnt" a varint when flag bit 0 is set -
@@ -58,6 +71,8 @@ _Static_assert((RS_SKETCH_MAX_BINS & (RS_SKETCH_MAX_BINS - 1)) == 0,
                "the bucket ring needs a power-of-two bin cap");
 _Static_assert(SKETCH_INITIAL_BINS <= RS_SKETCH_MAX_BINS,
                "initial ring larger than the cap");
+_Static_assert(RS_SKETCH_COMPACT >= 1 && RS_SKETCH_COMPACT <= UINT8_MAX,
+               "compact pairs are counted in a uint8_t");
 
 #if defined(__GNUC__)
 #define SKETCH_COLD __attribute__((noinline, cold))
@@ -66,24 +81,25 @@ _Static_assert(SKETCH_INITIAL_BINS <= RS_SKETCH_MAX_BINS,
 #endif
 
 struct rs_sketch_s {
-        double accuracy;
-        double log_gamma;
-        double inv_log_gamma; /* multiply, not divide, on the hot path */
-        double rep_scale;     /* 2 / (gamma + 1) */
-        double gamma;
-
-        double count;
-        double sum;
-        double min; /* +inf / -inf while empty: add needs no empty check */
-        double max;
-        double zero;
-        double collapsed;
-
-        double  *bins;  /* ring of cap slots, NULL until the first value */
-        uint32_t mask;  /* cap - 1 */
-        uint32_t nspan; /* hi - lo + 1, 0 when no bucket is in use */
+        /* What every add touches first. */
+        double   count;
+        double   sum;
+        double   min; /* +inf / -inf while empty: add needs no empty check */
+        double   max;
+        double   inv_log_gamma; /* multiply, not divide, on the hot path */
+        double  *bins;          /* ring of cap slots, NULL until needed */
+        uint32_t mask;          /* cap - 1 */
+        uint32_t nspan; /* hi - lo + 1; 0 when empty or in compact mode */
         int32_t  lo;
         int32_t  hi;
+
+        double  zero;
+        double  collapsed;
+        double  accuracy;
+        uint8_t ring;  /* 1: buckets in bins; 0: in cidx/cw, bins all zero */
+        uint8_t ncomp; /* compact buckets in use */
+        int32_t cidx[RS_SKETCH_COMPACT]; /* ascending */
+        double  cw[RS_SKETCH_COMPACT];   /* each > 0 */
 };
 
 
@@ -104,6 +120,7 @@ static inline uint32_t sketch_cap(const rs_sketch_t *sk) {
         return sk->bins ? sk->mask + 1 : 0;
 }
 
+/* Leaves the sketch empty and in compact mode; the ring must be zero. */
 static void sketch_clear(rs_sketch_t *sk) {
         sk->count     = 0;
         sk->sum       = 0;
@@ -114,6 +131,64 @@ static void sketch_clear(rs_sketch_t *sk) {
         sk->nspan     = 0;
         sk->lo        = 0;
         sk->hi        = 0;
+        sk->ring      = 0;
+        sk->ncomp     = 0;
+}
+
+/**
+ * @brief The lowest and highest non-empty bucket, in either mode.
+ * @returns 0 if there is none.
+ */
+static int bucket_range(const rs_sketch_t *sk, int64_t *lo, int64_t *hi) {
+        if (!sk->ring) {
+                if (!sk->ncomp)
+                        return 0;
+                *lo = sk->cidx[0];
+                *hi = sk->cidx[sk->ncomp - 1];
+                return 1;
+        }
+        if (!sk->nspan)
+                return 0;
+        *lo = sk->lo;
+        *hi = sk->hi;
+        return 1;
+}
+
+/* Walks the non-empty buckets in ascending index order, in either mode. */
+typedef struct bucket_iter_s {
+        const rs_sketch_t *sk;
+        int64_t            idx; /* ring: next slot to look at */
+        unsigned           k;   /* compact: next pair */
+} bucket_iter_t;
+
+static inline void iter_init(bucket_iter_t *it, const rs_sketch_t *sk) {
+        it->sk  = sk;
+        it->idx = sk->lo;
+        it->k   = 0;
+}
+
+/** @returns 1 with the next bucket in \p idx and \p c, 0 at the end. */
+static inline int iter_next(bucket_iter_t *it, int64_t *idx, double *c) {
+        const rs_sketch_t *sk = it->sk;
+        int64_t            i;
+
+        if (!sk->ring) {
+                if (it->k >= sk->ncomp)
+                        return 0;
+                *idx = sk->cidx[it->k];
+                *c   = sk->cw[it->k++];
+                return 1;
+        }
+        for (i = it->idx; i < (int64_t)sk->lo + sk->nspan; i++) {
+                if (*slot(sk, i) != 0) {
+                        *idx    = i;
+                        *c      = *slot(sk, i);
+                        it->idx = i + 1;
+                        return 1;
+                }
+        }
+        it->idx = i;
+        return 0;
 }
 
 rs_sketch_t *rs_sketch_new(double relative_accuracy) {
@@ -127,11 +202,9 @@ rs_sketch_t *rs_sketch_new(double relative_accuracy) {
         if (!sk)
                 return NULL;
 
-        sk->accuracy  = relative_accuracy;
-        sk->gamma     = (1.0 + relative_accuracy) / (1.0 - relative_accuracy);
-        sk->log_gamma = log(sk->gamma);
-        sk->inv_log_gamma = 1.0 / sk->log_gamma;
-        sk->rep_scale     = 2.0 / (sk->gamma + 1.0);
+        sk->accuracy = relative_accuracy;
+        sk->inv_log_gamma =
+            1.0 / log((1.0 + relative_accuracy) / (1.0 - relative_accuracy));
         sketch_clear(sk);
         return sk;
 }
@@ -144,7 +217,10 @@ void rs_sketch_destroy(rs_sketch_t *sk) {
 }
 
 void rs_sketch_reset(rs_sketch_t *sk) {
-        if (sk->bins && sk->nspan) {
+        /* The ring is kept for the next time the sketch grows, and has to
+         * be all zero by then: ring mode assumes every slot outside [lo, hi]
+         * is free. Compact pairs past ncomp are never read. */
+        if (sk->ring && sk->nspan) {
                 uint32_t k;
 
                 for (k = 0; k < sk->nspan; k++)
@@ -185,6 +261,27 @@ static int grow(rs_sketch_t *sk, uint32_t need) {
 }
 
 /**
+ * @brief Moves a compact sketch's buckets into the ring, made at least
+ *        \p need slots (need <= RS_SKETCH_MAX_BINS).
+ * @returns 0, or -1 on allocation failure with the sketch unchanged.
+ */
+static int to_ring(rs_sketch_t *sk, uint32_t need) {
+        unsigned k, n = sk->ncomp;
+        uint32_t span = n ? (uint32_t)(sk->cidx[n - 1] - sk->cidx[0] + 1) : 0;
+
+        if (grow(sk, need > span ? need : span) == -1)
+                return -1;
+        for (k = 0; k < n; k++)
+                *slot(sk, sk->cidx[k]) = sk->cw[k];
+        sk->nspan = span;
+        sk->lo    = n ? sk->cidx[0] : 0;
+        sk->hi    = n ? sk->cidx[n - 1] : 0;
+        sk->ring  = 1;
+        sk->ncomp = 0;
+        return 0;
+}
+
+/**
  * @brief Folds buckets [lo, newlo - 1] into newlo (newlo > lo), which
  *        becomes lo. The ring must already hold the range that follows.
  */
@@ -209,9 +306,59 @@ static void fold_below(rs_sketch_t *sk, int64_t newlo) {
         sk->nspan = (uint32_t)(sk->hi - sk->lo + 1);
 }
 
+/* fold_below() for compact mode (cidx[0] < newlo). Never adds a pair. */
+static void compact_fold(rs_sketch_t *sk, int64_t newlo) {
+        unsigned n = sk->ncomp, k = 0, drop;
+        double   s = 0;
+
+        while (k < n && sk->cidx[k] < newlo)
+                s += sk->cw[k++];
+        sk->collapsed = s;
+        if (k < n && sk->cidx[k] == newlo) {
+                sk->cw[k] += s;
+                drop = k;
+        } else {
+                /* k >= 1: the last folded pair becomes the new lo. */
+                sk->cidx[k - 1] = (int32_t)newlo;
+                sk->cw[k - 1]   = s;
+                drop            = k - 1;
+        }
+        memmove(sk->cidx, sk->cidx + drop, (n - drop) * sizeof(sk->cidx[0]));
+        memmove(sk->cw, sk->cw + drop, (n - drop) * sizeof(sk->cw[0]));
+        sk->ncomp = (uint8_t)(n - drop);
+}
+
+/* Adds a pair for bucket idx, which has none, keeping the order. The
+ * caller makes sure there is room. */
+static void compact_insert(rs_sketch_t *sk, int64_t idx, double weight) {
+        unsigned k = sk->ncomp;
+
+        for (; k > 0 && sk->cidx[k - 1] > idx; k--) {
+                sk->cidx[k] = sk->cidx[k - 1];
+                sk->cw[k]   = sk->cw[k - 1];
+        }
+        sk->cidx[k] = (int32_t)idx;
+        sk->cw[k]   = weight;
+        sk->ncomp++;
+}
+
+/* Adds weight to bucket idx; a new pair needs room for it. */
+static void compact_put(rs_sketch_t *sk, int64_t idx, double weight) {
+        unsigned k;
+
+        for (k = 0; k < sk->ncomp; k++) {
+                if (sk->cidx[k] == idx) {
+                        sk->cw[k] += weight;
+                        return;
+                }
+        }
+        compact_insert(sk, idx, weight);
+}
+
 /**
- * @brief Adds \p weight to bucket \p idx when it lies outside [lo, hi]:
- *        extends the range, grows the ring, or collapses under the cap.
+ * @brief Adds \p weight to bucket \p idx when it lies outside [lo, hi] of
+ *        the ring: extends the range, grows the ring, or collapses under
+ *        the cap.
  * @returns 0, or -1 on allocation failure (nothing changed).
  */
 static SKETCH_COLD int add_slow(rs_sketch_t *sk, int64_t idx, double weight) {
@@ -250,14 +397,70 @@ static SKETCH_COLD int add_slow(rs_sketch_t *sk, int64_t idx, double weight) {
         return 0;
 }
 
+/**
+ * @brief add_slow() for compact mode, where \p idx has no pair yet: the
+ *        same range and cap rules, or the move to the ring when the pairs
+ *        run out.
+ * @returns 0, or -1 on allocation failure (nothing changed).
+ */
+static int add_compact(rs_sketch_t *sk, int64_t idx, double weight) {
+        const int64_t max_bins = RS_SKETCH_MAX_BINS;
+        unsigned      n        = sk->ncomp;
+        int64_t       lo, hi, at = idx;
+
+        if (!n) {
+                compact_insert(sk, idx, weight);
+                return 0;
+        }
+        lo = sk->cidx[0];
+        hi = sk->cidx[n - 1];
+        if (idx < lo && hi - idx + 1 > max_bins)
+                at = hi - max_bins + 1; /* collapses into the lowest */
+
+        if (n == RS_SKETCH_COMPACT && at != lo) {
+                /* One ring big enough for the result, so this is the only
+                 * allocation and a failure leaves the sketch as it was. */
+                int64_t span =
+                    (idx > hi ? idx : hi) - (idx < lo ? idx : lo) + 1;
+
+                if (to_ring(sk, (uint32_t)(span < max_bins ? span
+                                                           : max_bins)) == -1)
+                        return -1;
+                if (idx > lo && idx < hi) { /* between two pairs */
+                        *slot(sk, idx) += weight;
+                        return 0;
+                }
+                return add_slow(sk, idx, weight);
+        }
+        if (at != idx) {
+                sk->collapsed += weight;
+                compact_put(sk, at, weight);
+                return 0;
+        }
+        if (idx > hi && idx - lo + 1 > max_bins)
+                compact_fold(sk, idx - max_bins + 1);
+        compact_insert(sk, idx, weight);
+        return 0;
+}
+
 static inline int add_at(rs_sketch_t *sk, int32_t idx, double weight) {
+        unsigned k;
+
         /* One unsigned compare tests lo <= idx <= hi, and fails on an empty
-         * range since nspan is 0. */
+         * range since nspan is 0, and in compact mode. */
         if ((uint32_t)idx - (uint32_t)sk->lo < sk->nspan) {
                 sk->bins[(uint32_t)idx & sk->mask] += weight;
                 return 0;
         }
-        return add_slow(sk, idx, weight);
+        if (sk->ring)
+                return add_slow(sk, idx, weight);
+        for (k = 0; k < sk->ncomp; k++) {
+                if (sk->cidx[k] == idx) {
+                        sk->cw[k] += weight;
+                        return 0;
+                }
+        }
+        return add_compact(sk, idx, weight);
 }
 
 int rs_sketch_add(rs_sketch_t *sk, double value, double weight) {
@@ -291,10 +494,105 @@ int rs_sketch_add(rs_sketch_t *sk, double value, double weight) {
         return 0;
 }
 
+/* How many pairs merging compact src into compact dst leaves, with
+ * everything below lo folded into lo. */
+static unsigned compact_union(const rs_sketch_t *dst, const rs_sketch_t *src,
+                              int64_t lo) {
+        unsigned i = 0, j = 0, n = 0;
+        int64_t  last = 0;
+
+        while (i < dst->ncomp || j < src->ncomp) {
+                int64_t idx;
+
+                if (j == src->ncomp ||
+                    (i < dst->ncomp && dst->cidx[i] <= src->cidx[j]))
+                        idx = dst->cidx[i++];
+                else
+                        idx = src->cidx[j++];
+                if (idx < lo)
+                        idx = lo;
+                if (!n || idx != last)
+                        n++;
+                last = idx;
+        }
+        return n;
+}
+
+/**
+ * @brief Adds src's buckets into dst's ring, which must hold [lo, hi]
+ *        (their union, lo raised to the cap) once dst's own buckets below
+ *        lo are folded.
+ * @returns src's collapsed weight as seen from lo.
+ */
+static double merge_ring(rs_sketch_t *dst, const rs_sketch_t *src, int64_t lo,
+                         int64_t hi) {
+        double  src_collapsed = src->collapsed, s = 0;
+        int64_t idx, slo = 0, shi = 0;
+
+        /* Before dst changes: src may be dst. */
+        bucket_range(src, &slo, &shi);
+        if (dst->nspan && dst->lo < lo)
+                fold_below(dst, lo);
+        /* An empty ring is all zero, so any [lo, hi] is free; a non-empty
+         * one leaves [lo, hi] minus its range zeroed. */
+        dst->lo    = (int32_t)lo;
+        dst->hi    = (int32_t)hi;
+        dst->nspan = (uint32_t)(hi - lo + 1);
+
+        if (!src->ring) {
+                unsigned k = 0;
+
+                if (slo < lo) {
+                        while (k < src->ncomp && src->cidx[k] < lo)
+                                s += src->cw[k++];
+                        *slot(dst, lo) += s;
+                        src_collapsed = s;
+                }
+                for (; k < src->ncomp; k++)
+                        *slot(dst, src->cidx[k]) += src->cw[k];
+                return src_collapsed;
+        }
+
+        idx = slo;
+        if (idx < lo) {
+                /* src's own collapsed weight is in src->lo, so it is counted
+                 * here. */
+                for (; idx < lo && idx <= shi; idx++)
+                        s += *slot(src, idx);
+                *slot(dst, lo) += s;
+                src_collapsed = s;
+                idx           = lo;
+        }
+        for (; idx <= shi; idx++)
+                *slot(dst, idx) += *slot(src, idx);
+        return src_collapsed;
+}
+
+/* merge_ring() for a compact dst and src whose union fits in the pairs.
+ * src may be dst: then nothing folds and every pair is a hit, each read
+ * before it is added to. */
+static double merge_compact(rs_sketch_t *dst, const rs_sketch_t *src,
+                            int64_t lo) {
+        double   src_collapsed = src->collapsed, s = 0;
+        unsigned k = 0;
+
+        if (dst->ncomp && dst->cidx[0] < lo)
+                compact_fold(dst, lo);
+        if (src->cidx[0] < lo) {
+                while (k < src->ncomp && src->cidx[k] < lo)
+                        s += src->cw[k++];
+                compact_put(dst, lo, s);
+                src_collapsed = s;
+        }
+        for (; k < src->ncomp; k++)
+                compact_put(dst, src->cidx[k], src->cw[k]);
+        return src_collapsed;
+}
+
 int rs_sketch_merge(rs_sketch_t *dst, const rs_sketch_t *src) {
         const int64_t max_bins = RS_SKETCH_MAX_BINS;
         double        count, sum, src_collapsed = src->collapsed;
-        int64_t       idx;
+        int64_t       lo, hi, dlo, dhi;
 
         if (dst->accuracy != src->accuracy)
                 return -1;
@@ -306,43 +604,29 @@ int rs_sketch_merge(rs_sketch_t *dst, const rs_sketch_t *src) {
         if (!(count <= DBL_MAX && sum <= DBL_MAX))
                 return -1;
 
-        if (src->nspan) {
-                int64_t hi = src->hi, lo = src->lo, span;
-
-                if (dst->nspan) {
-                        if (dst->hi > hi)
-                                hi = dst->hi;
-                        if (dst->lo < lo)
-                                lo = dst->lo;
+        if (bucket_range(src, &lo, &hi)) {
+                if (bucket_range(dst, &dlo, &dhi)) {
+                        if (dhi > hi)
+                                hi = dhi;
+                        if (dlo < lo)
+                                lo = dlo;
                 }
                 if (hi - lo + 1 > max_bins)
                         lo = hi - max_bins + 1;
-                span = hi - lo + 1;
 
-                if (grow(dst, (uint32_t)span) == -1)
-                        return -1;
-                if (dst->nspan && dst->lo < lo)
-                        fold_below(dst, lo);
-                /* An empty ring is all zero, so any [lo, hi] is free; a
-                 * non-empty one leaves [lo, hi] minus its range zeroed. */
-                dst->lo    = (int32_t)lo;
-                dst->hi    = (int32_t)hi;
-                dst->nspan = (uint32_t)span;
+                if (!dst->ring && !src->ring &&
+                    compact_union(dst, src, lo) <= RS_SKETCH_COMPACT) {
+                        src_collapsed = merge_compact(dst, src, lo);
+                } else {
+                        /* Room for the result up front, so a failure
+                         * leaves dst as it was. */
+                        uint32_t span = (uint32_t)(hi - lo + 1);
 
-                idx = src->lo;
-                if (idx < lo) {
-                        /* src's own collapsed weight is in src->lo, so it is
-                         * counted here. */
-                        double s = 0;
-
-                        for (; idx < lo && idx <= src->hi; idx++)
-                                s += *slot(src, idx);
-                        *slot(dst, lo) += s;
-                        src_collapsed = s;
-                        idx           = lo;
+                        if ((dst->ring ? grow(dst, span)
+                                       : to_ring(dst, span)) == -1)
+                                return -1;
+                        src_collapsed = merge_ring(dst, src, lo, hi);
                 }
-                for (; idx <= src->hi; idx++)
-                        *slot(dst, idx) += *slot(src, idx);
         }
 
         dst->collapsed += src_collapsed;
@@ -388,8 +672,39 @@ static double clamp(const rs_sketch_t *sk, double v) {
         return v;
 }
 
+/**
+ * @brief The first bucket at which the running weight, starting from
+ *        \p cum, exceeds \p rank.
+ * @returns 0 if rounding leaves the total a hair short of it.
+ */
+static int rank_bucket(const rs_sketch_t *sk, double rank, double cum,
+                       int64_t *idx) {
+        int64_t  i;
+        unsigned k;
+
+        if (!sk->ring) {
+                for (k = 0; k < sk->ncomp; k++) {
+                        cum += sk->cw[k];
+                        if (cum > rank) {
+                                *idx = sk->cidx[k];
+                                return 1;
+                        }
+                }
+                return 0;
+        }
+        /* Empty slots add +0: the same sums as the pairs give. */
+        for (i = sk->lo; i < (int64_t)sk->lo + sk->nspan; i++) {
+                cum += *slot(sk, i);
+                if (cum > rank) {
+                        *idx = i;
+                        return 1;
+                }
+        }
+        return 0;
+}
+
 int rs_sketch_quantile(const rs_sketch_t *sk, double q, double *out) {
-        double  rank, cum;
+        double  rank, gamma;
         int64_t idx;
 
         if (!(q >= 0 && q <= 1) || !(sk->count > 0))
@@ -405,24 +720,19 @@ int rs_sketch_quantile(const rs_sketch_t *sk, double q, double *out) {
         }
 
         rank = q * (sk->count - 1);
-        cum  = sk->zero;
-        if (cum > rank) {
+        if (sk->zero > rank) {
                 *out = clamp(sk, 0);
                 return 0;
         }
-        for (idx = sk->lo; idx < (int64_t)sk->lo + sk->nspan; idx++) {
-                cum += *slot(sk, idx);
-                if (cum > rank) {
-                        *out = clamp(sk, pow(sk->gamma, (double)idx) *
-                                             sk->rep_scale);
-                        return 0;
-                }
+        if (!rank_bucket(sk, rank, sk->zero, &idx)) {
+                *out = sk->max;
+                return 0;
         }
-        /* Rounding left the running sum a hair short of the total. */
-        *out = sk->max;
+        /* Derived here rather than kept in every sketch. */
+        gamma = (1.0 + sk->accuracy) / (1.0 - sk->accuracy);
+        *out  = clamp(sk, pow(gamma, (double)idx) * (2.0 / (gamma + 1.0)));
         return 0;
 }
-
 
 /*
  * Encoding
@@ -469,9 +779,11 @@ static int is_small_int(double c) {
 }
 
 static void encode(const rs_sketch_t *sk, writer_t *w) {
-        int      empty = !(sk->count > 0);
-        int64_t  idx, prev = 0;
-        uint64_t n = 0;
+        int           empty = !(sk->count > 0);
+        int64_t       idx, prev = 0;
+        uint64_t      n = 0;
+        double        c;
+        bucket_iter_t it;
 
         put_u8(w, SKETCH_MAGIC_VERSION);
         put_u8(w, w->varint_counts ? SKETCH_FLAG_VARINT : 0);
@@ -483,16 +795,16 @@ static void encode(const rs_sketch_t *sk, writer_t *w) {
         put_count(w, sk->zero);
         put_count(w, sk->collapsed);
 
-        for (idx = sk->lo; idx < (int64_t)sk->lo + sk->nspan; idx++)
-                n += *slot(sk, idx) != 0;
+        iter_init(&it, sk);
+        while (iter_next(&it, &idx, &c))
+                n++;
         put_varint(w, n);
 
-        for (idx = sk->lo; idx < (int64_t)sk->lo + sk->nspan; idx++) {
-                double c = *slot(sk, idx);
-
-                if (c == 0)
-                        continue;
-                if (idx == sk->lo) /* lo is never empty */
+        /* The same bytes from either mode: only the non-empty buckets, in
+         * index order, are written. */
+        iter_init(&it, sk);
+        for (n = 0; iter_next(&it, &idx, &c); n++) {
+                if (n == 0)
                         put_varint(w, ((uint64_t)idx << 1) ^
                                           (uint64_t)(idx < 0 ? -1 : 0));
                 else
@@ -503,14 +815,16 @@ static void encode(const rs_sketch_t *sk, writer_t *w) {
 }
 
 size_t rs_sketch_serialize(const rs_sketch_t *sk, void *buf, size_t size) {
-        writer_t w = {NULL, 0, 1};
-        int64_t  idx;
+        writer_t      w = {NULL, 0, 1};
+        int64_t       idx;
+        double        c;
+        bucket_iter_t it;
 
         w.varint_counts = is_small_int(sk->count) && is_small_int(sk->zero) &&
                           is_small_int(sk->collapsed);
-        for (idx = sk->lo; w.varint_counts && idx < (int64_t)sk->lo + sk->nspan;
-             idx++)
-                w.varint_counts = is_small_int(*slot(sk, idx));
+        iter_init(&it, sk);
+        while (w.varint_counts && iter_next(&it, &idx, &c))
+                w.varint_counts = is_small_int(c);
 
         /* Measure first so a short buffer is left untouched. */
         encode(sk, &w);
@@ -668,7 +982,9 @@ rs_sketch_t *rs_sketch_deserialize(const void *buf, size_t len, char *errstr,
         }
 
         sk = rs_sketch_new(accuracy);
-        if (!sk) {
+        /* Too many buckets for compact mode: one ring for at least all of
+         * them rather than growing it as they come. */
+        if (!sk || (n > RS_SKETCH_COMPACT && to_ring(sk, (uint32_t)n) == -1)) {
                 fail(&r, "out of memory");
                 goto out;
         }
@@ -719,7 +1035,8 @@ rs_sketch_t *rs_sketch_deserialize(const void *buf, size_t len, char *errstr,
                 if (k == 0)
                         first_count = c;
                 total += c;
-                /* The span check above means this never collapses. */
+                /* The span check above means this never collapses; up to
+                 * RS_SKETCH_COMPACT buckets stay compact. */
                 if (add_at(sk, (int32_t)idx, c) == -1) {
                         fail(&r, "out of memory");
                         goto out;
@@ -781,15 +1098,11 @@ static int near(double x, double y, double rel_tol) {
         return x == y || fabs(x - y) <= rel_tol * m;
 }
 
-static double bucket_at(const rs_sketch_t *sk, int64_t idx) {
-        if (idx < sk->lo || idx >= (int64_t)sk->lo + sk->nspan)
-                return 0;
-        return *slot(sk, idx);
-}
-
 int rs_sketch_equal(const rs_sketch_t *a, const rs_sketch_t *b,
                     double rel_tol) {
-        int64_t lo, end, idx;
+        bucket_iter_t ia, ib;
+        int64_t       xa, xb;
+        double        ca, cb;
 
         if (!a || !b)
                 return a == b;
@@ -804,21 +1117,21 @@ int rs_sketch_equal(const rs_sketch_t *a, const rs_sketch_t *b,
             (!near(a->min, b->min, rel_tol) || !near(a->max, b->max, rel_tol)))
                 return 0;
 
-        if (!a->nspan || !b->nspan)
-                return !a->nspan && !b->nspan;
-        lo  = a->lo < b->lo ? a->lo : b->lo;
-        end = (int64_t)a->lo + a->nspan;
-        if ((int64_t)b->lo + b->nspan > end)
-                end = (int64_t)b->lo + b->nspan;
-        for (idx = lo; idx < end; idx++) {
-                double ca = bucket_at(a, idx), cb = bucket_at(b, idx);
+        /* The same non-empty buckets, whichever mode each is in. */
+        iter_init(&ia, a);
+        iter_init(&ib, b);
+        for (;;) {
+                int more_a = iter_next(&ia, &xa, &ca);
+                int more_b = iter_next(&ib, &xb, &cb);
 
-                if ((ca == 0) != (cb == 0) || !near(ca, cb, rel_tol))
+                if (!more_a || !more_b)
+                        return more_a == more_b;
+                if (xa != xb || !near(ca, cb, rel_tol))
                         return 0;
         }
-        return 1;
 }
 
 size_t rs_sketch_memory(const rs_sketch_t *sk) {
+        /* A ring kept by rs_sketch_reset counts: it is still held. */
         return sizeof(*sk) + (size_t)sketch_cap(sk) * sizeof(double);
 }

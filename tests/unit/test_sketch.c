@@ -1,7 +1,8 @@
 /*
  * test_sketch: accuracy against exact quantiles on skewed distributions,
  * weights, merge == union (also under the bin cap), the wire format (round
- * trips, every truncation, garbage and bit flips) and edge inputs.
+ * trips, every truncation, garbage and bit flips), edge inputs, and that
+ * the compact storage of small sketches never shows in results or bytes.
  *
  * All data comes from a seeded splitmix64, so every run sees the same
  * numbers.
@@ -817,7 +818,7 @@ static void test_empty_and_single(void) {
 
         /* One value: every quantile is that value exactly. */
         RS_CHECK(rs_sketch_add(sk, 123.456, 1) == 0);
-        RS_CHECK(rs_sketch_memory(sk) > mem_empty);
+        RS_CHECK(rs_sketch_memory(sk) == mem_empty); /* held inline */
         for (i = 0; i < QS_CNT; i++) {
                 v = -1;
                 RS_CHECK(rs_sketch_quantile(sk, qs[i], &v) == 0);
@@ -1036,6 +1037,484 @@ static void test_bin_cap(void) {
         free(xs);
 }
 
+/*
+ * Compact mode. Nothing in the API tells the two storage modes apart except
+ * rs_sketch_memory, so these tests build the same contents along paths that
+ * leave a sketch in different modes and require identical results. Values
+ * are multiples of 2^-10 and weights dyadic, so every total is exact in any
+ * order and sketches that saw the same values in different orders must
+ * still match bit for bit.
+ */
+#define SMALL_MAX 20
+
+typedef struct small_s {
+        size_t n;
+        double v[SMALL_MAX];
+        double w[SMALL_MAX];
+} small_t;
+
+/* 1..SMALL_MAX values, some zero, some repeats of an earlier value (the
+ * same bucket again). Weights are dyadic unless \p fractional. */
+static void small_random(small_t *s, int fractional) {
+        static const double dyadic[] = {1, 1, 1, 2, 3, 0.5, 0.25};
+        size_t              i;
+
+        s->n = 1 + (size_t)(rng_next() % SMALL_MAX);
+        for (i = 0; i < s->n; i++) {
+                uint64_t kind = rng_next() % 10;
+
+                if (kind == 0)
+                        s->v[i] = 0;
+                else if (kind <= 2 && i > 0)
+                        s->v[i] = s->v[rng_next() % i];
+                else
+                        s->v[i] = quantize(rng_lognormal(5.0, 1.5));
+                if (fractional)
+                        s->w[i] = 0.1 + rng_uniform();
+                else
+                        s->w[i] = dyadic[rng_next() % 7];
+        }
+}
+
+static void add_small(rs_sketch_t *sk, const small_t *s, double scale) {
+        size_t i;
+
+        for (i = 0; i < s->n; i++)
+                RS_CHECK(rs_sketch_add(sk, s->v[i], s->w[i] * scale) == 0);
+}
+
+/* RS_SKETCH_COMPACT + 2 values two buckets apart, near 1000: a sketch that
+ * gets these first handles everything after them in ring mode. */
+static void add_padding(rs_sketch_t *sk) {
+        double acc = rs_sketch_accuracy(sk), gamma = (1 + acc) / (1 - acc);
+        int    k;
+
+        for (k = 0; k < RS_SKETCH_COMPACT + 2; k++)
+                RS_CHECK(rs_sketch_add(sk, quantize(1000 * pow(gamma, 2 * k)),
+                                       1) == 0);
+}
+
+static rs_sketch_t *build(double accuracy, int padded, const small_t *s) {
+        rs_sketch_t *sk = rs_sketch_new(accuracy);
+
+        if (padded)
+                add_padding(sk);
+        add_small(sk, s, 1);
+        return sk;
+}
+
+/* Equal with tolerance 0, the same bytes and the same quantiles. */
+static int same_sketch(const rs_sketch_t *a, const rs_sketch_t *b) {
+        size_t         la, lb, i;
+        unsigned char *ba = serialize_alloc(a, &la);
+        unsigned char *bb = serialize_alloc(b, &lb);
+        int            same;
+
+        same = rs_sketch_equal(a, b, 0) && la == lb && !memcmp(ba, bb, la) &&
+               rs_sketch_collapsed(a) == rs_sketch_collapsed(b);
+        for (i = 0; same && i < QS_CNT; i++) {
+                double x = -1, y = -1;
+
+                same = rs_sketch_quantile(a, qs[i], &x) ==
+                           rs_sketch_quantile(b, qs[i], &y) &&
+                       x == y;
+        }
+        free(ba);
+        free(bb);
+        return same;
+}
+
+/* The number of non-empty buckets, read off the wire format. */
+static uint64_t bucket_cnt(const rs_sketch_t *sk) {
+        size_t         len, pos = 2 + 8;
+        unsigned char *b = serialize_alloc(sk, &len);
+        int            f, varint = b[1] & 1;
+        uint64_t       n  = 0;
+        unsigned       sh = 0;
+
+        /* count, sum, min, max, zero, collapsed */
+        for (f = 0; f < 6; f++) {
+                if (!varint || (f >= 1 && f <= 3)) {
+                        pos += 8;
+                        continue;
+                }
+                while (b[pos] & 0x80)
+                        pos++;
+                pos++;
+        }
+        do {
+                n |= (uint64_t)(b[pos] & 0x7f) << sh;
+                sh += 7;
+        } while (b[pos++] & 0x80);
+        free(b);
+        return n;
+}
+
+static size_t empty_memory(double accuracy) {
+        rs_sketch_t *sk  = rs_sketch_new(accuracy);
+        size_t       mem = rs_sketch_memory(sk);
+
+        rs_sketch_destroy(sk);
+        return mem;
+}
+
+/* Adds, reuse after reset and decoding: compact or ring, never visible. */
+static void test_compact_same(void) {
+        /* 1e-4 spans only 2048 buckets over a factor of 1.5, so there
+         * nearly every small sketch collapses in compact mode. */
+        static const double accs[] = {0.01, 1e-4};
+        size_t              a;
+        int                 seed, compact = 0, small = 0, collapsing = 0;
+
+        for (a = 0; a < 2; a++) {
+                double       acc    = accs[a];
+                double       gamma  = (1 + acc) / (1 - acc);
+                size_t       mem_0  = empty_memory(acc);
+                rs_sketch_t *pooled = rs_sketch_new(acc);
+                size_t       mem_pool;
+                int          k;
+
+                /* Grown to the full ring once (values 2.5 buckets apart),
+                 * then reused for every seed: its memory must never
+                 * change, and nothing left in the kept ring may show up
+                 * in later contents. */
+                for (k = 0; k < 2 * RS_SKETCH_MAX_BINS; k++)
+                        RS_CHECK(
+                            rs_sketch_add(pooled, pow(gamma, 2.5 * k), 1) == 0);
+                mem_pool = rs_sketch_memory(pooled);
+                RS_CHECK(mem_pool > mem_0);
+
+                for (seed = 0; seed < 2000; seed++) {
+                        rs_sketch_t   *fresh, *late, *early, *back;
+                        small_t        s;
+                        unsigned char *buf;
+                        size_t         len;
+                        char           err[128];
+
+                        rng_seed(1000 + (uint64_t)seed);
+                        /* Fractional weights: same adds in the same order
+                         * must give the same bits in either mode. */
+                        small_random(&s, seed % 4 == 3);
+                        fresh = build(acc, 0, &s);
+                        rs_sketch_reset(pooled);
+                        add_small(pooled, &s, 1);
+                        RS_CHECK_MSG(same_sketch(fresh, pooled),
+                                     "acc %g seed %d: reused sketch differs",
+                                     acc, seed);
+                        RS_CHECK(rs_sketch_memory(pooled) == mem_pool);
+
+                        /* Values first (compact until they outgrow it),
+                         * or padding first (ring throughout). */
+                        if (seed % 4 != 3) {
+                                late = build(acc, 0, &s);
+                                add_padding(late);
+                                early = build(acc, 1, &s);
+                                RS_CHECK_MSG(same_sketch(late, early),
+                                             "acc %g seed %d: compact and "
+                                             "ring adds differ",
+                                             acc, seed);
+                                rs_sketch_destroy(late);
+                                rs_sketch_destroy(early);
+                        }
+
+                        /* Without collapsing, buckets only accumulate:
+                         * few enough means it never left compact mode. */
+                        if (rs_sketch_collapsed(fresh) == 0) {
+                                int fits =
+                                    bucket_cnt(fresh) <= RS_SKETCH_COMPACT;
+
+                                small += fits;
+                                RS_CHECK_MSG(
+                                    (rs_sketch_memory(fresh) == mem_0) == fits,
+                                    "acc %g seed %d: %llu buckets "
+                                    "in %zu bytes",
+                                    acc, seed,
+                                    (unsigned long long)bucket_cnt(fresh),
+                                    rs_sketch_memory(fresh));
+                        } else {
+                                collapsing++;
+                        }
+                        compact += rs_sketch_memory(fresh) == mem_0;
+
+                        /* Decoding makes compact sketches where they fit,
+                         * and the bytes come back the same. */
+                        buf = serialize_alloc(fresh, &len);
+                        back =
+                            rs_sketch_deserialize(buf, len, err, sizeof(err));
+                        RS_CHECK_MSG(back != NULL, "%s", err);
+                        if (back) {
+                                RS_CHECK(same_sketch(fresh, back));
+                                RS_CHECK(
+                                    (rs_sketch_memory(back) == mem_0) ==
+                                    (bucket_cnt(fresh) <= RS_SKETCH_COMPACT));
+                        }
+                        rs_sketch_destroy(back);
+                        rs_sketch_destroy(fresh);
+                        free(buf);
+                }
+                rs_sketch_destroy(pooled);
+        }
+        printf("  4000 small sketches: %d compact, %d of them without "
+               "collapsing; %d collapsed\n",
+               compact, small, collapsing);
+        RS_CHECK(small > 1000 && collapsing > 1000);
+}
+
+/* Merges in all four mode combinations equal the sketch of the union. */
+static void test_compact_merge(void) {
+        static const double accs[] = {0.01, 1e-4};
+        size_t              a;
+        int                 seed, combos[2][2] = {{0, 0}, {0, 0}};
+
+        for (a = 0; a < 2; a++) {
+                double       acc    = accs[a];
+                size_t       mem_0  = empty_memory(acc);
+                rs_sketch_t *pooled = rs_sketch_new(acc);
+
+                add_padding(pooled);
+
+                for (seed = 0; seed < 1000; seed++) {
+                        small_t s1, s2;
+                        int     p1, p2;
+
+                        rng_seed(5000 + (uint64_t)seed);
+                        small_random(&s1, 0);
+                        small_random(&s2, 0);
+                        for (p1 = 0; p1 < 2; p1++) {
+                                for (p2 = 0; p2 < 2; p2++) {
+                                        rs_sketch_t *x = build(acc, p1, &s1);
+                                        rs_sketch_t *y = build(acc, p2, &s2);
+                                        rs_sketch_t *u = build(acc, p1, &s1);
+                                        rs_sketch_t *x2, *y2;
+
+                                        if (p2)
+                                                add_padding(u);
+                                        add_small(u, &s2, 1);
+                                        combos[rs_sketch_memory(x) > mem_0]
+                                              [rs_sketch_memory(y) > mem_0]++;
+
+                                        x2 = build(acc, p1, &s1);
+                                        y2 = build(acc, p2, &s2);
+                                        RS_CHECK(rs_sketch_merge(x, y) == 0);
+                                        RS_CHECK_MSG(same_sketch(x, u),
+                                                     "acc %g seed %d pad "
+                                                     "%d%d: x += y",
+                                                     acc, seed, p1, p2);
+                                        RS_CHECK(rs_sketch_merge(y2, x2) == 0);
+                                        RS_CHECK_MSG(same_sketch(y2, u),
+                                                     "acc %g seed %d pad "
+                                                     "%d%d: y += x",
+                                                     acc, seed, p1, p2);
+                                        rs_sketch_destroy(x);
+                                        rs_sketch_destroy(y);
+                                        rs_sketch_destroy(x2);
+                                        rs_sketch_destroy(y2);
+                                        rs_sketch_destroy(u);
+                                }
+                        }
+
+                        /* Into itself: every weight doubles. */
+                        {
+                                rs_sketch_t *x  = build(acc, 0, &s1);
+                                rs_sketch_t *x2 = rs_sketch_new(acc);
+
+                                add_small(x2, &s1, 2);
+                                RS_CHECK(rs_sketch_merge(x, x) == 0);
+                                RS_CHECK_MSG(same_sketch(x, x2),
+                                             "acc %g seed %d: x += x", acc,
+                                             seed);
+                                rs_sketch_destroy(x);
+                                rs_sketch_destroy(x2);
+                        }
+
+                        /* Into a reset sketch that keeps a ring. */
+                        {
+                                rs_sketch_t *y = build(acc, 0, &s2);
+                                rs_sketch_t *u = build(acc, 0, &s1);
+
+                                add_small(u, &s2, 1);
+                                rs_sketch_reset(pooled);
+                                add_small(pooled, &s1, 1);
+                                RS_CHECK(rs_sketch_merge(pooled, y) == 0);
+                                RS_CHECK_MSG(same_sketch(pooled, u),
+                                             "acc %g seed %d: pooled += y", acc,
+                                             seed);
+                                rs_sketch_destroy(y);
+                                rs_sketch_destroy(u);
+                        }
+                }
+                rs_sketch_destroy(pooled);
+        }
+        printf("  merges (dst, src) compact/ring: cc %d, cr %d, rc %d, rr "
+               "%d\n",
+               combos[0][0], combos[0][1], combos[1][0], combos[1][1]);
+        RS_CHECK(combos[0][0] > 500 && combos[0][1] > 500 &&
+                 combos[1][0] > 500 && combos[1][1] > 500);
+}
+
+/* RS_SKETCH_COMPACT buckets stay inline; the next one allocates, wherever
+ * it lands. Reset goes back to compact mode and keeps the ring. */
+static void test_compact_growth(void) {
+        size_t mem_0 = empty_memory(0.01);
+        int    where;
+
+        RS_CHECK(mem_0 <= 256);
+        for (where = 0; where < 3; where++) {
+                rs_sketch_t *sk = rs_sketch_new(0.01), *other;
+                double       ninth, v;
+                size_t       mem_ring;
+                int          k;
+
+                /* 100 * 1.1^k: one bucket each, 2k + 1 apart or so. */
+                for (k = 0; k < RS_SKETCH_COMPACT; k++) {
+                        v = quantize(100 * pow(1.1, k));
+                        RS_CHECK(rs_sketch_add(sk, v, 1) == 0);
+                        RS_CHECK(rs_sketch_add(sk, v, 2) == 0); /* a hit */
+                        RS_CHECK(rs_sketch_add(sk, 0, 1) == 0);
+                        RS_CHECK(rs_sketch_memory(sk) == mem_0);
+                }
+                RS_CHECK(bucket_cnt(sk) == RS_SKETCH_COMPACT);
+                /* Below, between two pairs, above. */
+                ninth = where == 0   ? 50
+                        : where == 1 ? quantize(100 * pow(1.1, 2.5))
+                                     : 1000;
+                RS_CHECK(rs_sketch_add(sk, ninth, 1) == 0);
+                mem_ring = rs_sketch_memory(sk);
+                RS_CHECK(mem_ring > mem_0);
+                RS_CHECK(bucket_cnt(sk) == RS_SKETCH_COMPACT + 1);
+
+                /* The same values the other way round, and into a ring. */
+                other = rs_sketch_new(0.01);
+                add_padding(other);
+                rs_sketch_reset(other);
+                RS_CHECK(rs_sketch_add(other, ninth, 1) == 0);
+                for (k = RS_SKETCH_COMPACT; k-- > 0;) {
+                        v = quantize(100 * pow(1.1, k));
+                        RS_CHECK(rs_sketch_add(other, 0, 1) == 0);
+                        RS_CHECK(rs_sketch_add(other, v, 2) == 0);
+                        RS_CHECK(rs_sketch_add(other, v, 1) == 0);
+                }
+                RS_CHECK_MSG(same_sketch(sk, other), "ninth bucket %d", where);
+                rs_sketch_destroy(other);
+
+                /* Reset keeps the ring and returns to compact mode: three
+                 * values 460 buckets apart would need a bigger ring. */
+                rs_sketch_reset(sk);
+                RS_CHECK(rs_sketch_memory(sk) == mem_ring);
+                RS_CHECK(rs_sketch_add(sk, 1, 1) == 0);
+                RS_CHECK(rs_sketch_add(sk, 100, 1) == 0);
+                RS_CHECK(rs_sketch_add(sk, 10000, 1) == 0);
+                RS_CHECK(rs_sketch_memory(sk) == mem_ring);
+                /* Growing again reuses the ring, which reset left clean. */
+                rs_sketch_reset(sk);
+                other = rs_sketch_new(0.01);
+                for (k = 0; k < 3 * RS_SKETCH_COMPACT; k++) {
+                        v = quantize(200 * pow(1.03, k));
+                        RS_CHECK(rs_sketch_add(sk, v, 1) == 0);
+                        RS_CHECK(rs_sketch_add(other, v, 1) == 0);
+                }
+                RS_CHECK(rs_sketch_memory(sk) == mem_ring);
+                RS_CHECK(same_sketch(sk, other));
+                rs_sketch_destroy(other);
+                rs_sketch_destroy(sk);
+        }
+}
+
+/* A compact sketch and a ring holding the same two buckets, which only
+ * collapsing can produce: compared and merged directly. */
+static void test_compact_collapsed(void) {
+        rs_sketch_t *ring = rs_sketch_new(1e-4), *comp = rs_sketch_new(1e-4);
+        rs_sketch_t *twice = rs_sketch_new(1e-4), *r2, *c2;
+        size_t       mem_0 = empty_memory(1e-4);
+        int          k;
+
+        /* Ten buckets within 1.01, then a value 1000 times larger folds
+         * them all into the lowest bucket the cap allows. */
+        for (k = 0; k < RS_SKETCH_COMPACT + 2; k++)
+                RS_CHECK(rs_sketch_add(ring, quantize(1 + k / 1024.0), 1) == 0);
+        RS_CHECK(rs_sketch_add(ring, 1000, 1) == 0);
+        /* The other way round each small value collapses on arrival. */
+        RS_CHECK(rs_sketch_add(comp, 1000, 1) == 0);
+        RS_CHECK(rs_sketch_add(twice, 1000, 2) == 0);
+        for (k = 0; k < RS_SKETCH_COMPACT + 2; k++) {
+                RS_CHECK(rs_sketch_add(comp, quantize(1 + k / 1024.0), 1) == 0);
+                RS_CHECK(rs_sketch_add(twice, quantize(1 + k / 1024.0), 2) ==
+                         0);
+        }
+        RS_CHECK(rs_sketch_memory(ring) > mem_0);
+        RS_CHECK(rs_sketch_memory(comp) == mem_0);
+        RS_CHECK(bucket_cnt(ring) == 2 && bucket_cnt(comp) == 2);
+        RS_CHECK(rs_sketch_collapsed(comp) == RS_SKETCH_COMPACT + 2);
+        RS_CHECK(same_sketch(ring, comp));
+
+        r2 = rs_sketch_new(1e-4);
+        c2 = rs_sketch_new(1e-4);
+        RS_CHECK(rs_sketch_merge(r2, ring) == 0);
+        RS_CHECK(rs_sketch_merge(c2, comp) == 0);
+        RS_CHECK(rs_sketch_merge(r2, comp) == 0); /* ring += compact */
+        RS_CHECK(rs_sketch_merge(c2, ring) == 0); /* compact += ring */
+        RS_CHECK(same_sketch(r2, twice));
+        RS_CHECK(same_sketch(c2, twice));
+        RS_CHECK(rs_sketch_collapsed(c2) == 2 * (RS_SKETCH_COMPACT + 2));
+
+        /* Eight pairs over the full span: a value collapsing into the
+         * lowest one adds no pair, so the sketch stays compact. */
+        rs_sketch_reset(comp);
+        RS_CHECK(rs_sketch_add(comp, 1000, 1) == 0);
+        RS_CHECK(rs_sketch_add(comp, 1, 1) == 0);
+        for (k = 1; k < RS_SKETCH_COMPACT - 1; k++)
+                RS_CHECK(rs_sketch_add(comp, quantize(1000 - k), 1) == 0);
+        RS_CHECK(bucket_cnt(comp) == RS_SKETCH_COMPACT);
+        RS_CHECK(rs_sketch_add(comp, 2, 1) == 0);
+        RS_CHECK(bucket_cnt(comp) == RS_SKETCH_COMPACT);
+        RS_CHECK(rs_sketch_collapsed(comp) == 2);
+        RS_CHECK(rs_sketch_memory(comp) == mem_0);
+
+        rs_sketch_destroy(ring);
+        rs_sketch_destroy(comp);
+        rs_sketch_destroy(twice);
+        rs_sketch_destroy(r2);
+        rs_sketch_destroy(c2);
+}
+
+/* What the aggregator holds most of: a sketch of a few values is no bigger
+ * than its handle, and decodes that way too. */
+static void test_compact_memory(void) {
+        rs_sketch_t   *sk    = rs_sketch_new(0.01), *back, *nine, *nback;
+        size_t         mem_0 = rs_sketch_memory(sk), len;
+        unsigned char *buf;
+        char           err[128];
+        int            k;
+
+        RS_CHECK(rs_sketch_add(sk, 120, 1) == 0);
+        RS_CHECK(rs_sketch_add(sk, 850, 1) == 0);
+        RS_CHECK(rs_sketch_add(sk, 4300, 1) == 0);
+        printf("  3-value sketch: %zu bytes\n", rs_sketch_memory(sk));
+        RS_CHECK(rs_sketch_memory(sk) == mem_0);
+
+        buf  = serialize_alloc(sk, &len);
+        back = rs_sketch_deserialize(buf, len, err, sizeof(err));
+        RS_CHECK_MSG(back != NULL, "%s", err);
+        RS_CHECK(back && rs_sketch_memory(back) == mem_0);
+        RS_CHECK(back && same_sketch(sk, back));
+        free(buf);
+
+        nine = rs_sketch_new(0.01);
+        for (k = 0; k <= RS_SKETCH_COMPACT; k++)
+                RS_CHECK(rs_sketch_add(nine, 100 + 10 * k, 1) == 0);
+        buf   = serialize_alloc(nine, &len);
+        nback = rs_sketch_deserialize(buf, len, err, sizeof(err));
+        RS_CHECK_MSG(nback != NULL, "%s", err);
+        RS_CHECK(nback && rs_sketch_memory(nback) > mem_0);
+        RS_CHECK(nback && same_sketch(nine, nback));
+        free(buf);
+
+        rs_sketch_destroy(sk);
+        rs_sketch_destroy(back);
+        rs_sketch_destroy(nine);
+        rs_sketch_destroy(nback);
+}
+
 int main(void) {
         test_distributions();
         test_weights();
@@ -1047,5 +1526,10 @@ int main(void) {
         test_zeros();
         test_rejects();
         test_bin_cap();
+        test_compact_same();
+        test_compact_merge();
+        test_compact_growth();
+        test_compact_collapsed();
+        test_compact_memory();
         return RS_TEST_DONE();
 }

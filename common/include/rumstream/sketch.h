@@ -8,11 +8,15 @@
  * are weights (doubles) so sampled traffic can be re-weighted. Values at or
  * below RS_SKETCH_MIN_VALUE (including 0, common for CLS) go to a zero bucket.
  *
- * Buckets are kept in one dense array covering [min index, max index] and
- * grown on demand; at most RS_SKETCH_MAX_BINS buckets are kept: beyond that
- * the lowest buckets are collapsed into one (counted), which keeps memory
- * bounded under any input while leaving the upper quantiles that matter for
- * performance exact to a.
+ * Up to RS_SKETCH_COMPACT non-empty buckets live inside the sketch itself,
+ * so the many sketches that only ever see a few values allocate nothing
+ * beyond the handle. Past that, buckets are kept in one dense array covering
+ * [min index, max index] and grown on demand; at most RS_SKETCH_MAX_BINS
+ * buckets are kept: beyond that the lowest buckets are collapsed into one
+ * (counted), which keeps memory bounded under any input while leaving the
+ * upper quantiles that matter for performance exact to a. Only
+ * rs_sketch_memory tells the two apart: results and serialized bytes depend
+ * on the contents alone.
  *
  * Merging two sketches of the same accuracy adds bucket counts, so the merge
  * of sketches equals the sketch of the union. The serialized form is compact
@@ -27,6 +31,8 @@
 #define RS_SKETCH_DEFAULT_ACCURACY 0.01
 #define RS_SKETCH_MAX_BINS         2048
 #define RS_SKETCH_MIN_VALUE        1e-9
+/* Non-empty buckets a sketch holds inline before it allocates an array. */
+#define RS_SKETCH_COMPACT 8
 /* Finer accuracies would push bucket indices past int32 (and gamma to 1). */
 #define RS_SKETCH_MIN_ACCURACY 1e-6
 
