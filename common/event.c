@@ -721,3 +721,95 @@ int rs_rum_aggregate_write(avro_value_t *v, const rs_rum_aggregate_t *agg) {
                         return -1;
         return 0;
 }
+
+/*
+ * Direct encoding of RumAggregate (Avro binary: longs as zigzag varints,
+ * doubles as 8 little-endian bytes, strings and bytes length-prefixed,
+ * arrays as one counted block and a 0 terminator).
+ */
+typedef struct wbuf_s {
+        unsigned char *p;
+        size_t         len, size;
+} wbuf_t;
+
+static void w_raw(wbuf_t *w, const void *src, size_t n) {
+        if (w->len + n <= w->size)
+                memcpy(w->p + w->len, src, n);
+        w->len += n;
+}
+
+static void w_long(wbuf_t *w, int64_t v) {
+        uint64_t      z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+        unsigned char tmp[10];
+        size_t        n = 0;
+
+        while (z > 0x7f) {
+                tmp[n++] = (unsigned char)(z | 0x80);
+                z >>= 7;
+        }
+        tmp[n++] = (unsigned char)z;
+        w_raw(w, tmp, n);
+}
+
+static void w_double(wbuf_t *w, double d) {
+        unsigned char tmp[8];
+        uint64_t      u;
+        int           i;
+
+        memcpy(&u, &d, sizeof(u));
+        for (i = 0; i < 8; i++)
+                tmp[i] = (unsigned char)(u >> (8 * i));
+        w_raw(w, tmp, 8);
+}
+
+static void w_bytes(wbuf_t *w, const void *b, size_t n) {
+        w_long(w, (int64_t)n);
+        w_raw(w, b, n);
+}
+
+static void w_str(wbuf_t *w, const char *s) {
+        w_bytes(w, s, strlen(s));
+}
+
+size_t rs_rum_aggregate_encode(const rs_rum_aggregate_t *agg, int32_t schema_id,
+                               void *buf, size_t size) {
+        wbuf_t        w                        = {buf, 0, size};
+        unsigned char hdr[RS_AVRO_HEADER_SIZE] = {
+            0, (unsigned char)((uint32_t)schema_id >> 24),
+            (unsigned char)((uint32_t)schema_id >> 16),
+            (unsigned char)((uint32_t)schema_id >> 8),
+            (unsigned char)schema_id};
+        size_t i;
+
+        w_raw(&w, hdr, sizeof(hdr));
+        w_str(&w, agg->aggregate_id);
+        w_str(&w, agg->tenant_id);
+        w_str(&w, agg->route);
+        w_str(&w, agg->segment_type);
+        w_str(&w, agg->segment_value);
+        w_long(&w, agg->window_start_ms);
+        w_long(&w, agg->window_end_ms);
+        w_long(&w, agg->events);
+        w_double(&w, agg->page_views);
+        if (agg->metric_cnt > 0) {
+                w_long(&w, (int64_t)agg->metric_cnt);
+                for (i = 0; i < agg->metric_cnt; i++) {
+                        const rs_metric_summary_t *m = &agg->metrics[i];
+                        w_str(&w, m->name);
+                        w_str(&w, m->unit);
+                        w_long(&w, m->samples);
+                        w_double(&w, m->weight);
+                        w_double(&w, m->mean);
+                        w_double(&w, m->p50);
+                        w_double(&w, m->p75);
+                        w_double(&w, m->p95);
+                        w_double(&w, m->p99);
+                        w_double(&w, m->good);
+                        w_double(&w, m->needs_improvement);
+                        w_double(&w, m->poor);
+                        w_bytes(&w, m->sketch, m->sketch_len);
+                }
+        }
+        w_long(&w, 0);
+        return w.len;
+}

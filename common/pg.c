@@ -713,6 +713,24 @@ static size_t utf8_seq_len(const unsigned char *s) {
         return n;
 }
 
+size_t rs_pg_batch_offset(const rs_pg_batch_t *b) {
+        return b->len;
+}
+
+void rs_pg_batch_copy_values(rs_pg_batch_t *b, const rs_pg_batch_t *src,
+                             size_t from, size_t to, size_t ncols) {
+        /* A raw tab is always a separator (a tab in a value is escaped). */
+        if (from < to && src->buf[from] == '\t')
+                from++;
+        if (ncols == 0 || from > to || value_begin(b, to - from) == -1)
+                return;
+        /* After value_begin(): it may have moved b's buffer, src's if the
+         * same. */
+        memcpy(b->buf + b->len, src->buf + from, to - from);
+        b->len += to - from;
+        b->row_vals += ncols - 1;
+}
+
 void rs_pg_batch_str(rs_pg_batch_t *b, const char *s) {
         const unsigned char *p = (const unsigned char *)s;
         char                *out;

@@ -826,7 +826,16 @@ size_t rs_sketch_serialize(const rs_sketch_t *sk, void *buf, size_t size) {
         while (w.varint_counts && iter_next(&it, &idx, &c))
                 w.varint_counts = is_small_int(c);
 
-        /* Measure first so a short buffer is left untouched. */
+        /* A buffer that surely fits (every field and bucket at its longest)
+         * is written in one pass; otherwise measure first, so a short
+         * buffer is left untouched. */
+        if (buf &&
+            size >= 2 + 7 * 10 + 10 +
+                        20 * (size_t)(sk->ring ? sk->nspan : sk->ncomp)) {
+                w.buf = buf;
+                encode(sk, &w);
+                return w.pos;
+        }
         encode(sk, &w);
         if (w.pos <= size && buf) {
                 size_t need = w.pos;

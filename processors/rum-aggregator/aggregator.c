@@ -132,7 +132,8 @@ struct agg_s {
         rs_stream_t        *stream;
         rs_avro_registry_t *reg;
         rs_avro_decoder_t  *dec;
-        rs_avro_encoder_t  *enc;
+        unsigned char      *outbuf; /* one encoded RumAggregate */
+        size_t              outbuf_size;
 
         rs_sketch_t **pool; /* reset sketches for reuse */
         size_t        pool_cnt, pool_cap;
@@ -683,16 +684,24 @@ static void fmt_ts(int64_t ms, char *buf, size_t size) {
                  tm.tm_sec % 100, (int)(ms - (int64_t)sec * 1000) % 1000);
 }
 
+/* A closed window being emitted, its times formatted once for all rows. */
+typedef struct win_out_s {
+        int64_t start, end;
+        char    ts_start[64], ts_end[64];
+} win_out_t;
+
 static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
-                    const char *seg_value, const seg_t *seg, int64_t start,
-                    int64_t end) {
+                    const char *seg_value, const seg_t *seg,
+                    const win_out_t *w) {
+        const int64_t       start = w->start, end = w->end;
+        const char         *ts_start = w->ts_start, *ts_end = w->ts_end;
         rs_metric_summary_t sums[RS_METRIC_CNT];
         rs_metric_t         metrics[RS_METRIC_CNT];
         rs_rum_aggregate_t  agg;
         rd_kafka_headers_t *hdrs;
-        char                id[33], ts_start[64], ts_end[64], err[512];
+        char                id[33], err[512];
         const void         *buf;
-        size_t              off = 0, n = 0, len;
+        size_t              off = 0, n = 0, len, key_from, key_to, end_to;
         rs_id_t             h;
         int                 i;
 
@@ -757,12 +766,16 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
         agg.metrics         = sums;
         agg.metric_cnt      = n;
 
-        if (rs_rum_aggregate_write(rs_avro_encoder_value(a->enc), &agg) == -1 ||
-            rs_avro_encoder_encode(a->enc, &buf, &len, err, sizeof(err)) ==
-                -1) {
-                rs_log_error("encoding aggregate %s: %s", id, err);
-                return -1;
+        while ((len = rs_rum_aggregate_encode(&agg, RS_SCHEMA_ID_RUM_AGGREGATE,
+                                              a->outbuf, a->outbuf_size)) >
+               a->outbuf_size) {
+                unsigned char *nb = realloc(a->outbuf, 2 * len);
+                if (!nb)
+                        return -1;
+                a->outbuf      = nb;
+                a->outbuf_size = 2 * len;
         }
+        buf  = a->outbuf;
         hdrs = rd_kafka_headers_new(1);
         rs_kafka_header_str(hdrs, "rs.id", id);
         if (rs_kafka_produce(rs_stream_producer(a->stream),
@@ -773,14 +786,17 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
                 return -1;
         }
 
-        fmt_ts(start, ts_start, sizeof(ts_start));
-        fmt_ts(end, ts_end, sizeof(ts_end));
+        /* The metric rows share the key and window end of this row: they
+         * copy its formatted values instead of escaping them again. */
+        key_from = rs_pg_batch_offset(a->b_views);
         rs_pg_batch_str(a->b_views, e->tenant->name);
         rs_pg_batch_str(a->b_views, e->route->name);
         rs_pg_batch_str(a->b_views, seg_type);
         rs_pg_batch_str(a->b_views, seg_value);
         rs_pg_batch_str(a->b_views, ts_start);
+        key_to = rs_pg_batch_offset(a->b_views);
         rs_pg_batch_str(a->b_views, ts_end);
+        end_to = rs_pg_batch_offset(a->b_views);
         rs_pg_batch_i64(a->b_views, seg->events);
         rs_pg_batch_f64(a->b_views, seg->page_views);
         rs_pg_batch_str(a->b_views, id);
@@ -789,13 +805,11 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
         for (i = 0; i < (int)n; i++) {
                 const rs_metric_summary_t *m     = &sums[i];
                 int                        rated = rs_metric_rated(metrics[i]);
-                rs_pg_batch_str(a->b_aggs, e->tenant->name);
-                rs_pg_batch_str(a->b_aggs, e->route->name);
-                rs_pg_batch_str(a->b_aggs, seg_type);
-                rs_pg_batch_str(a->b_aggs, seg_value);
-                rs_pg_batch_str(a->b_aggs, ts_start);
+                rs_pg_batch_copy_values(a->b_aggs, a->b_views, key_from, key_to,
+                                        5);
                 rs_pg_batch_str(a->b_aggs, m->name);
-                rs_pg_batch_str(a->b_aggs, ts_end);
+                rs_pg_batch_copy_values(a->b_aggs, a->b_views, key_to, end_to,
+                                        1);
                 rs_pg_batch_str(a->b_aggs, m->unit);
                 rs_pg_batch_i64(a->b_aggs, m->samples);
                 rs_pg_batch_f64(a->b_aggs, m->weight);
@@ -814,43 +828,41 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
         return 0;
 }
 
-static int emit_entry(agg_t *a, const entry_t *e, int64_t start, int64_t end) {
+static int emit_entry(agg_t *a, const entry_t *e, const win_out_t *w) {
         char   code[3];
         size_t i;
 
-        if (emit_seg(a, e, "all", "all", &e->all, start, end) == -1)
+        if (emit_seg(a, e, "all", "all", &e->all, w) == -1)
                 return -1;
         for (i = 0; i < DEV_CNT; i++)
                 if (e->device[i] && emit_seg(a, e, "device", device_names[i],
-                                             e->device[i], start, end) == -1)
+                                             e->device[i], w) == -1)
                         return -1;
         for (i = 0; i < CONN_CNT; i++)
                 if (e->conn[i] && emit_seg(a, e, "connection", conn_names[i],
-                                           e->conn[i], start, end) == -1)
+                                           e->conn[i], w) == -1)
                         return -1;
         for (i = 0; i < e->country_cnt; i++) {
                 code[0] = (char)(e->country_codes[i] >> 8);
                 code[1] = (char)(e->country_codes[i] & 0xff);
                 code[2] = '\0';
-                if (emit_seg(a, e, "country", code, e->country[i], start,
-                             end) == -1)
+                if (emit_seg(a, e, "country", code, e->country[i], w) == -1)
                         return -1;
         }
         return 0;
 }
 
 typedef struct emit_ctx_s {
-        agg_t  *a;
-        int64_t start, end;
-        int     failed;
+        agg_t    *a;
+        win_out_t w;
+        int       failed;
 } emit_ctx_t;
 
 static void emit_entry_cb(uint64_t key, void *value, void *opaque) {
         emit_ctx_t *ctx = opaque;
 
         (void)key;
-        if (!ctx->failed &&
-            emit_entry(ctx->a, value, ctx->start, ctx->end) == -1)
+        if (!ctx->failed && emit_entry(ctx->a, value, &ctx->w) == -1)
                 ctx->failed = 1;
 }
 
@@ -861,8 +873,11 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
         int     n = 0;
 
         while (rs_window_pop_closed(part->win, &start, &data)) {
-                emit_ctx_t ctx = {a, start, start + rs_window_size(part->win),
-                                  0};
+                emit_ctx_t ctx = {.a = a};
+                ctx.w.start    = start;
+                ctx.w.end      = start + rs_window_size(part->win);
+                fmt_ts(ctx.w.start, ctx.w.ts_start, sizeof(ctx.w.ts_start));
+                fmt_ts(ctx.w.end, ctx.w.ts_end, sizeof(ctx.w.ts_end));
                 if (data)
                         rs_map64_foreach(data, emit_entry_cb, &ctx);
                 window_free(a, data);
@@ -1042,8 +1057,6 @@ agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
         if (rs_event_check_schemas(errstr, errstr_size) == -1 ||
             !(a->reg = rs_avro_registry_new(errstr, errstr_size)) ||
             !(a->dec = rs_avro_decoder_new(a->reg, RS_SCHEMA_ID_RUM_EVENT,
-                                           errstr, errstr_size)) ||
-            !(a->enc = rs_avro_encoder_new(a->reg, RS_SCHEMA_ID_RUM_AGGREGATE,
                                            errstr, errstr_size)))
                 goto fail;
         a->b_views  = rs_pg_batch_new("rum_page_views", views_cols, 9, 5);
@@ -1105,7 +1118,7 @@ void agg_destroy(agg_t *a) {
         rs_pg_batch_destroy(a->b_views);
         rs_pg_batch_destroy(a->b_aggs);
         rs_pg_batch_destroy(a->b_routes);
-        rs_avro_encoder_destroy(a->enc);
+        free(a->outbuf);
         rs_avro_decoder_destroy(a->dec);
         rs_avro_registry_destroy(a->reg);
         for (i = 0; i < a->pool_cnt; i++)

@@ -325,6 +325,37 @@ static void test_rum_aggregate(void) {
                 }
         }
 
+        /* The direct encoder writes exactly the generic encoder's bytes,
+         * with 5, 1 and 0 metrics. */
+        {
+                size_t cnts[] = {5, 1, 0}, k;
+                for (k = 0; k < 3; k++) {
+                        const void   *gen;
+                        size_t        gen_len, need;
+                        unsigned char direct[4096];
+                        agg.metric_cnt = cnts[k];
+                        RS_CHECK(rs_rum_aggregate_write(
+                                     rs_avro_encoder_value(c.enc), &agg) == 0);
+                        RS_CHECK(rs_avro_encoder_encode(c.enc, &gen, &gen_len,
+                                                        errstr,
+                                                        sizeof(errstr)) == 0);
+                        need = rs_rum_aggregate_encode(
+                            &agg, RS_SCHEMA_ID_RUM_AGGREGATE, direct,
+                            sizeof(direct));
+                        RS_CHECK_INT(need, gen_len);
+                        RS_CHECK(need == gen_len &&
+                                 !memcmp(direct, gen, gen_len));
+                        /* Too small a buffer: the length, nothing past it. */
+                        direct[10] = 0xa5;
+                        RS_CHECK_INT(
+                            rs_rum_aggregate_encode(
+                                &agg, RS_SCHEMA_ID_RUM_AGGREGATE, direct, 10),
+                            gen_len);
+                        RS_CHECK(direct[10] == 0xa5);
+                }
+                agg.metric_cnt = 5;
+        }
+
         /* Rewriting with fewer metrics replaces the array. */
         {
                 avro_value_t *in = rs_avro_encoder_value(c.enc);

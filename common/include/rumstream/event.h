@@ -101,4 +101,16 @@ int rs_rum_aggregate_read(avro_value_t *v, rs_rum_aggregate_t *agg,
                           char *errstr, size_t errstr_size);
 int rs_rum_aggregate_write(avro_value_t *v, const rs_rum_aggregate_t *agg);
 
+/**
+ * @brief Encodes \p agg as a framed message of schema \p schema_id (a
+ *        RumAggregate schema of the compiled-in layout) straight into
+ *        \p buf, without Avro values: the aggregator writes one per
+ *        aggregate, and the generic path cost as much as the rest of the
+ *        work per aggregate. The bytes equal the generic encoder's (tests
+ *        compare them).
+ * @returns the length the message needs; it was written only if <= size.
+ */
+size_t rs_rum_aggregate_encode(const rs_rum_aggregate_t *agg, int32_t schema_id,
+                               void *buf, size_t size);
+
 #endif

@@ -85,6 +85,20 @@ void rs_pg_batch_f64(rs_pg_batch_t *b, double v); /* NAN/inf -> NULL */
 void rs_pg_batch_bool(rs_pg_batch_t *b, int v);
 void rs_pg_batch_bytea(rs_pg_batch_t *b, const void *buf, size_t len);
 void rs_pg_batch_null(rs_pg_batch_t *b);
+/** @brief Where the next value of the open row begins, to name a run of
+ *         values for rs_pg_batch_copy_values(). */
+size_t rs_pg_batch_offset(const rs_pg_batch_t *b);
+
+/**
+ * @brief Appends to the open row of \p b the \p ncols values \p src (may be
+ *        \p b) received between offsets \p from and \p to, taken with
+ *        rs_pg_batch_offset() before the first and after the last of them
+ *        (values of one row, still in the buffer). They are copied as
+ *        formatted: key columns that several rows share are escaped once.
+ */
+void rs_pg_batch_copy_values(rs_pg_batch_t *b, const rs_pg_batch_t *src,
+                             size_t from, size_t to, size_t ncols);
+
 /** @brief Ends the row. @returns 0, or -1 (and drops the row) if it did not
  *         have exactly ncols values. */
 int rs_pg_batch_row_end(rs_pg_batch_t *b);
