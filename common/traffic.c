@@ -416,6 +416,7 @@ void rs_traffic_conf_defaults(rs_traffic_conf_t *c) {
         c->events_per_sec     = 100;
         c->max_disorder_ms    = 2000;
         c->no_consent_ratio   = 0.02;
+        c->tenant_skew        = 0.6;
         c->regression_from_ms = INT64_MAX;
         c->regression_factor  = 1.0;
 }
@@ -430,6 +431,7 @@ rs_traffic_t *rs_traffic_new(const rs_traffic_conf_t *c) {
             !(c->events_per_sec > 0) || !isfinite(c->events_per_sec) ||
             c->max_disorder_ms < 0 || !(c->no_consent_ratio >= 0) ||
             c->no_consent_ratio > 1 || !(c->regression_factor > 0) ||
+            !(c->tenant_skew >= 0 && c->tenant_skew <= 10) ||
             !isfinite(c->regression_factor))
                 return NULL;
 
@@ -451,7 +453,7 @@ rs_traffic_t *rs_traffic_new(const rs_traffic_conf_t *c) {
                 t->s[i] = splitmix64(&x);
 
         t->tenants    = calloc((size_t)c->tenants, sizeof(*t->tenants));
-        t->tenant_cdf = zipf_cdf(c->tenants, 0.6);
+        t->tenant_cdf = zipf_cdf(c->tenants, c->tenant_skew);
         t->route_cnt  = c->routes_per_tenant;
         t->routes     = calloc((size_t)t->route_cnt, sizeof(*t->routes));
         t->route_cdf  = zipf_cdf(t->route_cnt, 1.0);

@@ -60,6 +60,9 @@ typedef struct rs_traffic_conf_s {
         /** Timestamps jitter backwards by up to this; default 2000. */
         int64_t max_disorder_ms;
         double  no_consent_ratio; /**< default 0.02 */
+        /** Zipf exponent of tenant popularity; default 0.6 (a few busy
+         *  tenants, a long tail), 0 makes every tenant equally busy. */
+        double tenant_skew;
         /** Tenant id whose route regresses, or NULL for none (copied). */
         const char *regression_tenant;
         /** Normalized route that regresses, e.g. "/checkout" (copied). */
