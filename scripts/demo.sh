@@ -31,11 +31,11 @@ for _ in $(seq 1 300); do [ -s "$run/bootstrap" ] && break; sleep 0.1; done
 brokers=$(cat "$run/bootstrap")
 echo "   bootstrap.servers=$brokers"
 
-events=${EVENTS:-60000}
+events=${EVENTS:-30000}
 echo "== producing $events page views (6 tenants, 12 routes each), a regression"
 echo "   on acme-shop /checkout from minute 20, and 20 bad messages"
 build/rumctl produce --brokers "$brokers" --count "$events" --seed 7 \
-	--tenants 6 --routes 12 --event-rate 40 \
+	--tenants 6 --routes 12 --event-rate 20 \
 	--regression acme-shop:/checkout:20:2.2 --bad 20
 
 echo "== rum-aggregator --until-eof"
@@ -43,6 +43,8 @@ build/rum-aggregator --until-eof --set kafka_brokers="$brokers" \
 	--set pg_dsn="$dsn" --set window.idle_close_ms=0 \
 	2>"$run/aggregator.log"
 grep -h '"level":"error"' "$run/aggregator.log" || true
+grep -o 'stopped cleanly after [0-9]* messages' "$run/aggregator.log" |
+	sed 's/stopped cleanly after/   read/'
 
 echo
 build/rumctl report --dsn "$dsn" --limit 8

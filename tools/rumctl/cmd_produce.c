@@ -251,6 +251,38 @@ static int send_bad(produce_t *pr, bad_kind_t kind, rs_rum_event_t *ev,
         return send_msg(pr, ev->tenant_id, pr->bad, len);
 }
 
+
+/* A broker whose retention already dropped the start of a partition (the
+ * embedded cluster keeps about 5 MiB of each) would silently hand its
+ * consumers less than was produced: say so. */
+static void warn_dropped(rd_kafka_t *rk, const char *topic) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        int64_t           lo, hi, dropped = 0;
+        int               i, parts = 0;
+
+        if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == 0 &&
+            md->topic_cnt == 1 && !md->topics[0].err) {
+                for (i = 0; i < md->topics[0].partition_cnt; i++)
+                        if (rd_kafka_query_watermark_offsets(
+                                rk, topic, md->topics[0].partitions[i].id, &lo,
+                                &hi, 10000) == 0 &&
+                            lo > 0) {
+                                dropped += lo;
+                                parts++;
+                        }
+        }
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        if (dropped > 0)
+                rs_log_warn("the broker no longer holds the first %" PRId64
+                            " message(s) of %d partition(s) of %s (retention; "
+                            "the embedded cluster keeps about 5 MiB per "
+                            "partition): consumers will not see them",
+                            dropped, parts, topic);
+}
+
 int rumctl_produce(int argc, char **argv) {
         static const struct option longopts[] = {
             {"brokers", required_argument, NULL, 'b'},
@@ -479,6 +511,7 @@ int rumctl_produce(int argc, char **argv) {
                 goto out;
         }
         elapsed = rumctl_mono_s() - t0;
+        warn_dropped(rs_kafka_producer_handle(pr.producer), pr.topic);
 
         printf("produced=%" PRId64 " bad=%" PRId64 " topic=%s elapsed_s=%.3f "
                "msg_per_s=%.0f event_time_ms=%" PRId64 "..%" PRId64 "\n",
