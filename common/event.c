@@ -733,7 +733,7 @@ typedef struct wbuf_s {
 } wbuf_t;
 
 static void w_raw(wbuf_t *w, const void *src, size_t n) {
-        if (w->len + n <= w->size)
+        if (n > 0 && w->len + n <= w->size)
                 memcpy(w->p + w->len, src, n);
         w->len += n;
 }

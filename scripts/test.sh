@@ -15,6 +15,9 @@ if [ -n "$unformatted" ]; then
 	echo "not clang-formatted:"; echo "$unformatted"; exit 1
 fi
 
+echo "== example configuration"
+build/rum-aggregator -c config/rum-aggregator.conf --check-config
+
 echo "== docker-compose.yml"
 docker-compose -f docker-compose.yml config -q
 

@@ -54,6 +54,11 @@ const rs_conf_item_t agg_conf_table[] = {
          "Timings above are not page-view measurements (background tabs)"},
         {"limits.max_cls", RS_CONF_DOUBLE, offsetof(agg_conf_t, max_cls),
          "100", 0.01, 10000, NULL, "CLS above is rejected as implausible"},
+        {"limits.max_custom_timings_per_tenant", RS_CONF_INT,
+         offsetof(agg_conf_t, max_custom_timings), "20", 0,
+         RS_AGG_MAX_CUSTOM, NULL,
+         "Distinct custom timing names per tenant; more are counted, not "
+         "aggregated"},
         {"sketch.relative_accuracy", RS_CONF_DOUBLE,
          offsetof(agg_conf_t, relative_accuracy), "0.01", 0.0001, 0.1, NULL,
          "Relative accuracy of the quantile sketches"},
@@ -104,6 +109,9 @@ typedef struct tenant_s {
         rs_map_t   *routes; /* name -> route_t */
         uint32_t    admitted;
         route_t    *overflow;
+        rs_map_t   *customs; /* custom timing name -> index + 1 */
+        char       *custom_metric[RS_AGG_MAX_CUSTOM]; /* "custom.<name>" */
+        uint32_t    custom_cnt;
 } tenant_t;
 
 typedef struct entry_s {
@@ -115,6 +123,8 @@ typedef struct entry_s {
         uint16_t *country_codes;
         seg_t   **country;
         size_t    country_cnt, country_cap;
+        acc_t    *custom; /* by the tenant's custom timing index */
+        uint32_t  custom_cap;
 } entry_t;
 
 typedef struct pstate_s {
@@ -141,6 +151,7 @@ struct agg_s {
         rs_pg_batch_t *b_views;
         rs_pg_batch_t *b_aggs;
         rs_pg_batch_t *b_routes;
+        rs_pg_batch_t *b_customs;
 
         int64_t     live_aggs; /* (tenant, route, segment) aggregates open */
         int64_t     peak_aggs;
@@ -157,7 +168,8 @@ struct agg_s {
         rs_counter_t *c_replay_skipped;
         rs_counter_t *c_route_overflow;
         rs_counter_t *c_aggregates;
-        rs_counter_t *c_custom_ignored;
+        rs_counter_t *c_custom_invalid;
+        rs_counter_t *c_custom_overflow;
         rs_counter_t *c_clamped;
 };
 
@@ -254,6 +266,9 @@ static void entry_free(agg_t *a, entry_t *e) {
         }
         free(e->country);
         free(e->country_codes);
+        for (i = 0; i < e->custom_cap; i++)
+                sketch_put(a, e->custom[i].sk);
+        free(e->custom);
         fl_put(&a->entry_fl, e);
         aggs_live(a, -segs);
 }
@@ -395,12 +410,23 @@ static void tenant_free_cb(const void *key, size_t len, void *value,
         (void)key;
         (void)len;
         (void)opaque;
+        uint32_t i;
+
         rs_map_foreach(t->routes, route_free_cb, NULL);
         rs_map_destroy(t->routes);
+        rs_map_destroy(t->customs);
+        for (i = 0; i < t->custom_cnt; i++)
+                free(t->custom_metric[i]);
         free(t);
 }
 
-static tenant_t *tenant_get(const agg_t *a, pstate_t *ps, const char *name) {
+/**
+ * @brief The tenant \p name of the partition, added if absent and (when
+ *        \p capped) the partition is under its tenant cap.
+ * @returns NULL over the cap or out of memory.
+ */
+static tenant_t *tenant_get(const agg_t *a, pstate_t *ps, const char *name,
+                            int capped) {
         size_t    len = strlen(name);
         void    **slot;
         tenant_t *t;
@@ -408,12 +434,15 @@ static tenant_t *tenant_get(const agg_t *a, pstate_t *ps, const char *name) {
 
         if ((slot = rs_map_get(ps->tenants, name, len)))
                 return *slot;
-        if (ps->tenant_cnt >= (uint64_t)a->conf->max_tenants)
+        if (capped && ps->tenant_cnt >= (uint64_t)a->conf->max_tenants)
                 return NULL;
         if (!(t = calloc(1, sizeof(*t))) || !(t->routes = rs_map_new()) ||
+            !(t->customs = rs_map_new()) ||
             !(slot = rs_map_put(ps->tenants, name, len, &created))) {
-                if (t)
+                if (t) {
                         rs_map_destroy(t->routes);
+                        rs_map_destroy(t->customs);
+                }
                 free(t);
                 return NULL;
         }
@@ -469,6 +498,63 @@ static route_t *route_get(agg_t *a, rs_stream_part_t *part, tenant_t *t,
                 t->overflow = route_add(t, RS_ROUTE_OVERFLOW,
                                         sizeof(RS_ROUTE_OVERFLOW) - 1);
         return t->overflow;
+}
+
+/*
+ * Custom timings: named application timings ("api.latency"), aggregated in
+ * the all-traffic roll-up as metrics "custom.<name>". Names are capped per
+ * tenant like routes, and the admitted ones stored for the same reason.
+ */
+static int custom_name_valid(const char *n) {
+        size_t i;
+
+        for (i = 0; n[i]; i++) {
+                char c = n[i];
+                if (i == 64 ||
+                    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                      c == '-' || c == ':'))
+                        return 0;
+        }
+        return i > 0;
+}
+
+/** @returns the index of a newly admitted name, or -1 (out of memory). */
+static int custom_add(tenant_t *t, const char *name) {
+        size_t len = strlen(name);
+        void **slot;
+        int    created;
+        char  *metric = malloc(len + sizeof("custom."));
+
+        if (!metric || !(slot = rs_map_put(t->customs, name, len, &created))) {
+                free(metric);
+                return -1;
+        }
+        memcpy(metric, "custom.", 7);
+        memcpy(metric + 7, name, len + 1);
+        t->custom_metric[t->custom_cnt] = metric;
+        *slot                           = (void *)(intptr_t)(t->custom_cnt + 1);
+        return (int)t->custom_cnt++;
+}
+
+/** @returns the name's index, or -1 if the tenant's cap keeps it out. */
+static int custom_get(agg_t *a, rs_stream_part_t *part, tenant_t *t,
+                      const char *name) {
+        void **slot = rs_map_get(t->customs, name, strlen(name));
+        int    idx;
+
+        if (slot)
+                return (int)(intptr_t)*slot - 1;
+        if (t->custom_cnt >= (uint64_t)a->conf->max_custom_timings ||
+            (idx = custom_add(t, name)) == -1)
+                return -1;
+        rs_pg_batch_str(a->b_customs, a->conf->stream.group_id);
+        rs_pg_batch_str(a->b_customs, part->topic);
+        rs_pg_batch_str(a->b_customs, t->name);
+        rs_pg_batch_str(a->b_customs, name);
+        rs_pg_batch_i64(a->b_customs, part->partition);
+        rs_pg_batch_row_end(a->b_customs);
+        return idx;
 }
 
 /*
@@ -535,6 +621,56 @@ static seg_t *country_seg(agg_t *a, entry_t *e, uint16_t code) {
         return e->country[e->country_cnt++];
 }
 
+/**
+ * @brief Adds the event's custom timings to the entry's roll-up. A timing
+ *        with an invalid name or an implausible value is left out and
+ *        counted (the event's other measurements are good); so are names
+ *        over the tenant's cap and timings beyond the event's first
+ *        RS_EVENT_MAX_CUSTOM_TIMINGS.
+ * @returns 0, or -1 out of memory.
+ */
+static int custom_add_all(agg_t *a, rs_stream_part_t *part, tenant_t *t,
+                          entry_t *e, const rs_rum_event_t *ev, double weight,
+                          int replay) {
+        size_t k;
+
+        if (!replay && ev->custom_dropped)
+                rs_counter_add(a->c_custom_overflow, ev->custom_dropped);
+        for (k = 0; k < ev->custom_cnt; k++) {
+                const rs_custom_timing_t *ct = &ev->custom[k];
+                acc_t                    *acc;
+                int                       idx;
+
+                if (!custom_name_valid(ct->name) ||
+                    !rs_metric_plausible(ct->value, a->conf->max_timing_ms)) {
+                        if (!replay)
+                                rs_counter_add(a->c_custom_invalid, 1);
+                        continue;
+                }
+                if ((idx = custom_get(a, part, t, ct->name)) == -1) {
+                        if (!replay)
+                                rs_counter_add(a->c_custom_overflow, 1);
+                        continue;
+                }
+                if ((uint32_t)idx >= e->custom_cap) {
+                        uint32_t n  = t->custom_cnt;
+                        acc_t   *na = realloc(e->custom, n * sizeof(*na));
+                        if (!na)
+                                return -1;
+                        memset(na + e->custom_cap, 0,
+                               (n - e->custom_cap) * sizeof(*na));
+                        e->custom     = na;
+                        e->custom_cap = n;
+                }
+                acc = &e->custom[idx];
+                if (!acc->sk && !(acc->sk = sketch_get(a)))
+                        return -1;
+                rs_sketch_add(acc->sk, ct->value, weight);
+                acc->samples++;
+        }
+        return 0;
+}
+
 static void on_message(void *opaque, rs_stream_part_t *part,
                        const rd_kafka_message_t *msg, int replay) {
         agg_t                    *a  = opaque;
@@ -596,7 +732,7 @@ static void on_message(void *opaque, rs_stream_part_t *part,
                 rs_stream_dlq(s, msg, "late", err, replay);
                 return;
         }
-        if (!(t = tenant_get(a, ps, ev.tenant_id))) {
+        if (!(t = tenant_get(a, ps, ev.tenant_id, 1))) {
                 snprintf(err, sizeof(err),
                          "more than %" PRId64 " tenants on this partition",
                          a->conf->max_tenants);
@@ -654,11 +790,10 @@ static void on_message(void *opaque, rs_stream_part_t *part,
                     seg_add(a, cty, &ev, weight, RS_METRIC_VITAL_CNT) == -1)
                         goto oom;
         }
-        if (!replay) {
+        if (custom_add_all(a, part, t, e, &ev, weight, replay) == -1)
+                goto oom;
+        if (!replay)
                 rs_counter_add(a->c_events, 1);
-                if (ev.custom_cnt)
-                        rs_counter_add(a->c_custom_ignored, ev.custom_cnt);
-        }
         return;
 
 oom:
@@ -684,6 +819,43 @@ static void fmt_ts(int64_t ms, char *buf, size_t size) {
                  tm.tm_sec % 100, (int)(ms - (int64_t)sec * 1000) % 1000);
 }
 
+/**
+ * @brief Fills \p m from \p acc, serializing its sketch into the shared
+ *        buffer at *offp (grown, and the write redone, only when it does
+ *        not fit; m->sketch is set by the caller once all are written,
+ *        since the buffer may move).
+ */
+static int summarize(agg_t *a, const acc_t *acc, const char *name,
+                     const char *unit, rs_metric_summary_t *m, size_t *offp) {
+        size_t off = *offp, sklen;
+
+        while ((sklen = rs_sketch_serialize(acc->sk, a->skbuf + off,
+                                            a->skbuf_size - off)) >
+               a->skbuf_size - off) {
+                size_t         size = 2 * (off + sklen);
+                unsigned char *nb   = realloc(a->skbuf, size);
+                if (!nb)
+                        return -1;
+                a->skbuf      = nb;
+                a->skbuf_size = size;
+        }
+        m->name              = name;
+        m->unit              = unit;
+        m->samples           = acc->samples;
+        m->weight            = rs_sketch_count(acc->sk);
+        m->mean              = rs_sketch_sum(acc->sk) / m->weight;
+        m->good              = acc->rated[RS_RATING_GOOD];
+        m->needs_improvement = acc->rated[RS_RATING_NEEDS_IMPROVEMENT];
+        m->poor              = acc->rated[RS_RATING_POOR];
+        m->sketch_len        = sklen;
+        rs_sketch_quantile(acc->sk, 0.50, &m->p50);
+        rs_sketch_quantile(acc->sk, 0.75, &m->p75);
+        rs_sketch_quantile(acc->sk, 0.95, &m->p95);
+        rs_sketch_quantile(acc->sk, 0.99, &m->p99);
+        *offp = off + sklen;
+        return 0;
+}
+
 /* A closed window being emitted, its times formatted once for all rows. */
 typedef struct win_out_s {
         int64_t start, end;
@@ -695,8 +867,8 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
                     const win_out_t *w) {
         const int64_t       start = w->start, end = w->end;
         const char         *ts_start = w->ts_start, *ts_end = w->ts_end;
-        rs_metric_summary_t sums[RS_METRIC_CNT];
-        rs_metric_t         metrics[RS_METRIC_CNT];
+        rs_metric_summary_t sums[RS_METRIC_CNT + RS_AGG_MAX_CUSTOM];
+        rs_metric_t         metrics[RS_METRIC_CNT + RS_AGG_MAX_CUSTOM];
         rs_rum_aggregate_t  agg;
         rd_kafka_headers_t *hdrs;
         char                id[33], err[512];
@@ -706,38 +878,23 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
         int                 i;
 
         for (i = 0; i < RS_METRIC_CNT; i++) {
-                const acc_t         *acc = &seg->m[i];
-                rs_metric_summary_t *m   = &sums[n];
-                size_t               sklen;
-                if (!acc->samples)
+                if (!seg->m[i].samples)
                         continue;
-                /* Serialized straight into the shared buffer, grown (and
-                 * the write redone) only when a sketch does not fit. */
-                while ((sklen = rs_sketch_serialize(acc->sk, a->skbuf + off,
-                                                    a->skbuf_size - off)) >
-                       a->skbuf_size - off) {
-                        size_t         size = 2 * (off + sklen);
-                        unsigned char *nb   = realloc(a->skbuf, size);
-                        if (!nb)
-                                return -1;
-                        a->skbuf      = nb;
-                        a->skbuf_size = size;
-                }
-                metrics[n]           = (rs_metric_t)i;
-                m->name              = rs_metric_name((rs_metric_t)i);
-                m->unit              = rs_metric_unit((rs_metric_t)i);
-                m->samples           = acc->samples;
-                m->weight            = rs_sketch_count(acc->sk);
-                m->mean              = rs_sketch_sum(acc->sk) / m->weight;
-                m->good              = acc->rated[RS_RATING_GOOD];
-                m->needs_improvement = acc->rated[RS_RATING_NEEDS_IMPROVEMENT];
-                m->poor              = acc->rated[RS_RATING_POOR];
-                m->sketch_len        = sklen;
-                rs_sketch_quantile(acc->sk, 0.50, &m->p50);
-                rs_sketch_quantile(acc->sk, 0.75, &m->p75);
-                rs_sketch_quantile(acc->sk, 0.95, &m->p95);
-                rs_sketch_quantile(acc->sk, 0.99, &m->p99);
-                off += sklen;
+                metrics[n] = (rs_metric_t)i;
+                if (summarize(a, &seg->m[i], rs_metric_name((rs_metric_t)i),
+                              rs_metric_unit((rs_metric_t)i), &sums[n],
+                              &off) == -1)
+                        return -1;
+                n++;
+        }
+        /* Custom timings belong to the all-traffic roll-up. */
+        for (i = 0; seg == &e->all && i < (int)e->custom_cap; i++) {
+                if (!e->custom[i].samples)
+                        continue;
+                metrics[n] = RS_METRIC_CNT; /* none of ours: unrated */
+                if (summarize(a, &e->custom[i], e->tenant->custom_metric[i],
+                              "ms", &sums[n], &off) == -1)
+                        return -1;
                 n++;
         }
         /* The buffer may have moved while growing: point at it last. */
@@ -803,8 +960,9 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
         rs_pg_batch_row_end(a->b_views);
 
         for (i = 0; i < (int)n; i++) {
-                const rs_metric_summary_t *m     = &sums[i];
-                int                        rated = rs_metric_rated(metrics[i]);
+                const rs_metric_summary_t *m = &sums[i];
+                int                        rated =
+                    metrics[i] < RS_METRIC_CNT && rs_metric_rated(metrics[i]);
                 rs_pg_batch_copy_values(a->b_aggs, a->b_views, key_from, key_to,
                                         5);
                 rs_pg_batch_str(a->b_aggs, m->name);
@@ -891,7 +1049,8 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
 static int on_write(void *opaque, rs_pg_t *pg, char *errstr,
                     size_t errstr_size) {
         agg_t         *a         = opaque;
-        rs_pg_batch_t *batches[] = {a->b_routes, a->b_views, a->b_aggs};
+        rs_pg_batch_t *batches[] = {a->b_routes, a->b_customs, a->b_views,
+                                    a->b_aggs};
         size_t         i;
 
         for (i = 0; i < sizeof(batches) / sizeof(*batches); i++)
@@ -906,6 +1065,7 @@ static void on_written(void *opaque) {
         agg_t *a = opaque;
 
         rs_pg_batch_clear(a->b_routes);
+        rs_pg_batch_clear(a->b_customs);
         rs_pg_batch_clear(a->b_views);
         rs_pg_batch_clear(a->b_aggs);
 }
@@ -944,30 +1104,33 @@ static int on_part_open(void *opaque, rs_stream_part_t *part, rs_pg_t *pg,
         for (i = 0; i < PQntuples(res); i++) {
                 const char *tn = PQgetvalue(res, i, 0);
                 const char *rn = PQgetvalue(res, i, 1);
-                void      **slot;
-                int         created;
-                tenant_t   *t;
-                if ((slot = rs_map_get(ps->tenants, tn, strlen(tn)))) {
-                        t = *slot;
-                } else {
-                        if (!(t = calloc(1, sizeof(*t))) ||
-                            !(t->routes = rs_map_new()) ||
-                            !(slot = rs_map_put(ps->tenants, tn, strlen(tn),
-                                                &created))) {
-                                if (t)
-                                        rs_map_destroy(t->routes);
-                                free(t);
-                                goto oom;
-                        }
-                        t->name = rs_map_key_of(slot);
-                        t->idx  = ps->tenant_cnt++;
-                        *slot   = t;
-                }
+                tenant_t   *t  = tenant_get(a, ps, tn, 0);
+                if (!t)
+                        goto oom;
                 if (!rs_map_get(t->routes, rn, strlen(rn))) {
                         if (!route_add(t, rn, strlen(rn)))
                                 goto oom;
                         t->admitted++;
                 }
+        }
+        PQclear(res);
+        res = rs_pg_query(pg,
+                          "SELECT tenant_id, name FROM tenant_custom_timings "
+                          "WHERE consumer_group = $1 AND topic = $2 "
+                          "AND partition = $3::int ORDER BY first_seen, name",
+                          3, params, errstr, errstr_size);
+        if (!res)
+                goto fail;
+        for (i = 0; i < PQntuples(res); i++) {
+                const char *tn = PQgetvalue(res, i, 0);
+                const char *cn = PQgetvalue(res, i, 1);
+                tenant_t   *t  = tenant_get(a, ps, tn, 0);
+                if (!t)
+                        goto oom;
+                if (!rs_map_get(t->customs, cn, strlen(cn)) &&
+                    t->custom_cnt < RS_AGG_MAX_CUSTOM &&
+                    custom_add(t, cn) == -1)
+                        goto oom;
         }
         PQclear(res);
         part->state = ps;
@@ -1018,27 +1181,29 @@ static const rs_stream_ops_t agg_ops = {
 static const char *const views_cols[] = {
     "tenant_id",  "route",  "segment_type", "segment_value", "window_start",
     "window_end", "events", "page_views",   "aggregate_id"};
-static const char *const aggs_cols[]   = {"tenant_id",
-                                          "route",
-                                          "segment_type",
-                                          "segment_value",
-                                          "window_start",
-                                          "metric",
-                                          "window_end",
-                                          "unit",
-                                          "samples",
-                                          "weight",
-                                          "mean",
-                                          "p50",
-                                          "p75",
-                                          "p95",
-                                          "p99",
-                                          "good",
-                                          "needs_improvement",
-                                          "poor",
-                                          "sketch"};
-static const char *const routes_cols[] = {"consumer_group", "topic",
-                                          "tenant_id", "route", "partition"};
+static const char *const aggs_cols[]    = {"tenant_id",
+                                           "route",
+                                           "segment_type",
+                                           "segment_value",
+                                           "window_start",
+                                           "metric",
+                                           "window_end",
+                                           "unit",
+                                           "samples",
+                                           "weight",
+                                           "mean",
+                                           "p50",
+                                           "p75",
+                                           "p95",
+                                           "p99",
+                                           "good",
+                                           "needs_improvement",
+                                           "poor",
+                                           "sketch"};
+static const char *const routes_cols[]  = {"consumer_group", "topic",
+                                           "tenant_id", "route", "partition"};
+static const char *const customs_cols[] = {"consumer_group", "topic",
+                                           "tenant_id", "name", "partition"};
 
 agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
         agg_t        *a = calloc(1, sizeof(*a));
@@ -1062,7 +1227,9 @@ agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
         a->b_views  = rs_pg_batch_new("rum_page_views", views_cols, 9, 5);
         a->b_aggs   = rs_pg_batch_new("rum_aggregates", aggs_cols, 19, 6);
         a->b_routes = rs_pg_batch_new("tenant_routes", routes_cols, 5, 4);
-        if (!a->b_views || !a->b_aggs || !a->b_routes) {
+        a->b_customs =
+            rs_pg_batch_new("tenant_custom_timings", customs_cols, 5, 4);
+        if (!a->b_views || !a->b_aggs || !a->b_routes || !a->b_customs) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
@@ -1098,9 +1265,12 @@ agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
         a->g_live_aggs = rs_metrics_gauge(
             m, "open_aggregates",
             "(tenant, route, segment) aggregates in open windows", NULL);
-        a->c_custom_ignored = rs_metrics_counter(
-            m, "custom_timings_ignored_total",
-            "Custom timings received but not aggregated yet", NULL);
+        a->c_custom_invalid = rs_metrics_counter(
+            m, "custom_timings_rejected_total",
+            "Custom timings left out of an event", "reason=\"invalid\"");
+        a->c_custom_overflow = rs_metrics_counter(
+            m, "custom_timings_rejected_total",
+            "Custom timings left out of an event", "reason=\"over_cap\"");
         return a;
 
 fail:
@@ -1118,6 +1288,7 @@ void agg_destroy(agg_t *a) {
         rs_pg_batch_destroy(a->b_views);
         rs_pg_batch_destroy(a->b_aggs);
         rs_pg_batch_destroy(a->b_routes);
+        rs_pg_batch_destroy(a->b_customs);
         free(a->outbuf);
         rs_avro_decoder_destroy(a->dec);
         rs_avro_registry_destroy(a->reg);

@@ -6,7 +6,8 @@
  * 1/sample_rate, normalize the URL into a route (capped per tenant), then add
  * the measurements to four aggregates of its window: the route's all-traffic
  * roll-up and its device, country and connection segments. Web Vitals are
- * kept per segment; the navigation-timing breakdown for the roll-up only.
+ * kept per segment; the navigation-timing breakdown and custom timings
+ * ("custom.<name>", capped per tenant) for the roll-up only.
  * A closed window becomes one RumAggregate message per (tenant, route,
  * segment) on the output topic and rows in rum_page_views / rum_aggregates,
  * written by rs_stream's checkpoint with the input position.
@@ -20,12 +21,16 @@
 #include "rumstream/config.h"
 #include "rumstream/stream.h"
 
+/* Upper bound of limits.max_custom_timings_per_tenant. */
+#define RS_AGG_MAX_CUSTOM 64
+
 typedef struct agg_conf_s {
         rs_stream_conf_t stream;
         char            *output_topic;
         int64_t          max_tenants;
         int64_t          max_routes_per_tenant;
         int64_t          max_clock_skew_ms;
+        int64_t          max_custom_timings;
         double           relative_accuracy;
         double           max_timing_ms;
         double           max_cls;

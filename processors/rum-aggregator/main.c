@@ -20,6 +20,7 @@ static void on_signal(int sig) {
 
 static void usage(FILE *fp) {
         fprintf(fp, "Usage: rum-aggregator [-c FILE] [--until-eof] "
+                    "[--check-config] "
                     "[--set NAME=VALUE]...\n"
                     "\n"
                     "Aggregates Web Vitals of rum.events per tenant, route, "
@@ -30,6 +31,8 @@ static void usage(FILE *fp) {
                     "config/rum-aggregator.conf)\n"
                     "      --until-eof     process the backlog, write "
                     "everything, exit\n"
+                    "      --check-config  validate the configuration and "
+                    "exit\n"
                     "      --set N=V       override a setting (after the file "
                     "and environment)\n"
                     "  -h, --help          this text and the settings\n"
@@ -44,7 +47,7 @@ int main(int argc, char **argv) {
         rs_log_level_t   level;
         struct sigaction sa;
         agg_t           *a = NULL;
-        int              i, ret = 1;
+        int              i, ret = 1, check = 0;
 
         memset(&conf, 0, sizeof(conf));
         for (i = 1; i < argc; i++) {
@@ -55,6 +58,8 @@ int main(int argc, char **argv) {
                             !strcmp(argv[i], "--config")) &&
                            i + 1 < argc) {
                         path = argv[++i];
+                } else if (!strcmp(argv[i], "--check-config")) {
+                        check = 1;
                 } else if (!strcmp(argv[i], "--until-eof") ||
                            !strcmp(argv[i], "--set")) {
                         if (!strcmp(argv[i], "--set"))
@@ -106,6 +111,12 @@ int main(int argc, char **argv) {
                 goto config_error;
         }
         rs_log_init("rum-aggregator", level);
+        if (check) {
+                printf("configuration ok%s%s\n", path ? ": " : "",
+                       path ? path : "");
+                ret = 0;
+                goto out;
+        }
 
         a = agg_new(&conf, errstr, sizeof(errstr));
         if (!a) {

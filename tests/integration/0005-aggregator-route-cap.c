@@ -27,6 +27,8 @@
 typedef struct tenant_s {
         char routes[CAP][RS_ROUTE_MAX];
         int  admitted;
+        char custom[80]; /* the one custom timing name admitted */
+        long custom_samples;
 } tenant_t;
 
 static rs_map_t *tenants; /* tenant -> tenant_t */
@@ -47,6 +49,14 @@ static void on_event(const rs_rum_event_t *ev, void *opaque) {
         if (!*slot)
                 *slot = calloc(1, sizeof(tenant_t));
         t = *slot;
+        /* One custom timing name per tenant: the first it sends. */
+        for (i = 0; i < (int)ev->custom_cnt; i++) {
+                if (!t->custom[0])
+                        snprintf(t->custom, sizeof(t->custom), "%s",
+                                 ev->custom[i].name);
+                if (!strcmp(t->custom, ev->custom[i].name))
+                        t->custom_samples++;
+        }
         rs_route_normalize(ev->url, strlen(ev->url), route);
         for (i = 0; i < t->admitted; i++)
                 if (!strcmp(t->routes[i], route))
@@ -72,7 +82,8 @@ int main(void) {
         char                 err[512];
         const char          *brokers, *dsn;
         const char          *extra[] = {"window.idle_close_ms=0",
-                                        "limits.max_routes_per_tenant=4", NULL};
+                                        "limits.max_routes_per_tenant=4",
+                                        "limits.max_custom_timings_per_tenant=1", NULL};
         PGconn              *c;
         PGresult            *r;
         int                  i, status, bad = 0;
@@ -143,6 +154,42 @@ int main(void) {
                         "' GROUP BY tenant_id HAVING "
                         "count(DISTINCT route) > 4) t"),
             0);
+
+        /* Custom timings: only each tenant's first name is stored and
+         * aggregated, with every sample of it. */
+        r = PQexec(c, "SELECT tenant_id, min(metric), count(DISTINCT "
+                      "metric), sum(samples) FROM rum_aggregates WHERE "
+                      "metric LIKE 'custom.%' GROUP BY 1");
+        RS_CHECK(PQresultStatus(r) == PGRES_TUPLES_OK);
+        bad = 0;
+        for (i = 0; i < PQntuples(r); i++) {
+                const char *tn   = PQgetvalue(r, i, 0);
+                void      **slot = rs_map_get(tenants, tn, strlen(tn));
+                tenant_t   *t    = slot ? *slot : NULL;
+                char        want[96];
+                if (!t) {
+                        bad++;
+                        continue;
+                }
+                snprintf(want, sizeof(want), "custom.%s", t->custom);
+                if (strcmp(PQgetvalue(r, i, 1), want) ||
+                    strcmp(PQgetvalue(r, i, 2), "1") ||
+                    strtol(PQgetvalue(r, i, 3), NULL, 10) !=
+                        t->custom_samples) {
+                        bad++;
+                        fprintf(stderr,
+                                "%s: %s x%s, %s samples; expected "
+                                "%s, %ld samples\n",
+                                tn, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                                PQgetvalue(r, i, 3), want, t->custom_samples);
+                }
+        }
+        RS_CHECK(PQntuples(r) > 0);
+        RS_CHECK_INT(bad, 0);
+        PQclear(r);
+        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) - count(DISTINCT "
+                                      "tenant_id) FROM tenant_custom_timings"),
+                     0);
         PQfinish(c);
 
         rs_kafka_producer_destroy(prod);
