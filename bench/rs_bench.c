@@ -128,21 +128,8 @@ static result_t measure(const char *const *argv, const char *log,
 
 /* The bare loop prints "progress <n>" lines as it goes. */
 static long bare_progress(pid_t pid, void *opaque) {
-        const char *log = opaque;
-        char        cmd[256], buf[64] = "";
-        FILE       *fp;
-
         (void)pid;
-        snprintf(cmd, sizeof(cmd),
-                 "grep -o '^progress [0-9]*' %s | tail -n 1 | awk '{print "
-                 "$2}'",
-                 log);
-        if (!(fp = popen(cmd, "r")))
-                return -1;
-        if (!fgets(buf, sizeof(buf), fp))
-                buf[0] = '\0';
-        pclose(fp);
-        return buf[0] ? strtol(buf, NULL, 10) : -1;
+        return rs_it_log_number(opaque, "progress ");
 }
 
 /* The aggregator's own counter, read from its metrics endpoint (the port
@@ -158,20 +145,10 @@ static long agg_progress(pid_t pid, void *opaque) {
 
 #define NEEDLE "rumstream_messages_total "
         (void)pid;
-        if (!port) {
-                char  cmd[256], num[16] = "";
-                FILE *fp;
-                snprintf(cmd, sizeof(cmd),
-                         "grep -o 'http://127.0.0.1:[0-9]*/metrics' %s | head "
-                         "-n 1 | sed 's/.*://; s/[^0-9].*//'",
-                         log);
-                if (!(fp = popen(cmd, "r")))
-                        return -1;
-                if (fgets(num, sizeof(num), fp))
-                        port = atoi(num);
-                pclose(fp);
-                if (!port)
-                        return -1;
+        if (!port &&
+            (port = (int)rs_it_log_number(log, "http://127.0.0.1:")) <= 0) {
+                port = 0;
+                return -1;
         }
         sa.sin_family      = AF_INET;
         sa.sin_port        = htons((uint16_t)port);
@@ -282,22 +259,6 @@ static void print_row(const char *name, const result_t *r, long events) {
         printf("%-20s %8.2f %10.3f %13.0f %13.3f %8.2f %10.1f\n", name,
                r->cpu_s, r->cpu_s * 1e6 / events, events / r->cpu_s,
                steady_us(r, events), r->wall_s, r->maxrss_kb / 1024.0);
-}
-
-static long peak_aggregates(const char *log) {
-        char  cmd[512], buf[64] = "";
-        FILE *fp;
-
-        snprintf(cmd, sizeof(cmd),
-                 "grep -o 'peak open aggregates: [0-9]*' %s | tail -n 1 | "
-                 "awk '{print $4}'",
-                 log);
-        if (!(fp = popen(cmd, "r")))
-                return -1;
-        if (!fgets(buf, sizeof(buf), fp))
-                buf[0] = '\0';
-        pclose(fp);
-        return buf[0] ? strtol(buf, NULL, 10) : -1;
 }
 
 int main(int argc, char **argv) {
@@ -428,7 +389,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "rum-aggregator...\n");
                 agg = measure(av, agg_log, agg_progress, agg_log, events / 3);
         }
-        peak = peak_aggregates(agg_log);
+        peak = rs_it_log_number(agg_log, "peak open aggregates: ");
 
         printf("\nrumstream benchmark: %ld events (%.1f MB, %.0f bytes "
                "each), %ld partitions, %ld tenants (skew %g), %.0f events/s "

@@ -19,23 +19,6 @@
 #define TENANTS    24
 #define PARTITIONS 6
 
-/* Messages an instance reported at its clean stop, from its log. */
-static long processed(const char *log) {
-        char  cmd[256], buf[64] = "";
-        FILE *fp;
-
-        snprintf(cmd, sizeof(cmd),
-                 "grep -o 'stopped cleanly after [0-9]*' %s | tail -n 1 | "
-                 "awk '{print $4}'",
-                 log);
-        if (!(fp = popen(cmd, "r")))
-                return -1;
-        if (!fgets(buf, sizeof(buf), fp))
-                buf[0] = '\0';
-        pclose(fp);
-        return buf[0] ? strtol(buf, NULL, 10) : -1;
-}
-
 int main(void) {
         rs_test_pg_t        *pg;
         rs_kafka_mock_t     *mock;
@@ -84,8 +67,8 @@ int main(void) {
         sb = rs_it_wait_exit(b, 600 * 1000);
         RS_CHECK_INT(sa, 0);
         RS_CHECK_INT(sb, 0);
-        pa = processed("0004-two-a.log");
-        pb = processed("0004-two-b.log");
+        pa = rs_it_log_number("0004-two-a.log", "stopped cleanly after ");
+        pb = rs_it_log_number("0004-two-b.log", "stopped cleanly after ");
         printf("instance a processed %ld messages, b %ld\n", pa, pb);
         RS_CHECK_MSG(pa > 0 && pb > 0, "a %ld, b %ld: both must work", pa, pb);
 

@@ -88,18 +88,8 @@ typedef struct ctx_s {
 
 static int port_logged(void *opaque) {
         ctx_t *c = opaque;
-        char   cmd[256], buf[32] = "";
-        FILE  *fp;
 
-        snprintf(cmd, sizeof(cmd),
-                 "grep -o 'http://127.0.0.1:[0-9]*/metrics' %s | head -n 1 "
-                 "| sed 's/.*://; s/\\/.*//'",
-                 c->log);
-        if (!(fp = popen(cmd, "r")))
-                return 0;
-        if (fgets(buf, sizeof(buf), fp))
-                c->port = atoi(buf);
-        pclose(fp);
+        c->port = (int)rs_it_log_number(c->log, "http://127.0.0.1:");
         return c->port > 0;
 }
 

@@ -421,3 +421,22 @@ long rs_it_grep_count(const char *path, const char *needle) {
         fclose(fp);
         return n;
 }
+
+long rs_it_log_number(const char *path, const char *prefix) {
+        FILE  *fp = fopen(path, "r");
+        char   line[8192];
+        long   v = -1;
+        size_t n = strlen(prefix);
+
+        if (!fp)
+                return -1;
+        while (fgets(line, sizeof(line), fp)) {
+                const char *p = line, *hit = NULL;
+                while ((p = strstr(p, prefix)))
+                        hit = p++;
+                if (hit && hit[n] >= '0' && hit[n] <= '9')
+                        v = strtol(hit + n, NULL, 10);
+        }
+        fclose(fp);
+        return v;
+}

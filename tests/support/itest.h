@@ -130,3 +130,10 @@ char *rs_it_aggregator_digest(const char *dsn);
 
 /** @brief Counts lines of \p path containing \p needle. */
 long rs_it_grep_count(const char *path, const char *needle);
+
+/**
+ * @brief The number that follows the last occurrence of \p prefix in the
+ *        file \p path (e.g. "stopped cleanly after " in a processor's log).
+ * @returns it, or -1 if the file or the prefix is not there (yet).
+ */
+long rs_it_log_number(const char *path, const char *prefix);
