@@ -174,11 +174,8 @@ int rumctl_kafka(int argc, char **argv) {
                         return rumctl_bad_option(CMD, c, argv, usage);
                 }
         }
-        if (optind < argc) {
-                fprintf(stderr, "rumctl kafka: unexpected argument \"%s\"\n",
-                        argv[optind]);
+        if (rumctl_no_more_args(CMD, argc, argv) == -1)
                 goto usage;
-        }
 
         for (i = 0; i < DEFAULT_TOPIC_CNT; i++)
                 topic_set(topics, &topic_cnt, default_topics[i],

@@ -63,16 +63,9 @@ int rumctl_migrate(int argc, char **argv) {
                         return rumctl_bad_option(CMD, c, argv, usage);
                 }
         }
-        if (optind < argc) {
-                fprintf(stderr, "rumctl migrate: unexpected argument \"%s\"\n",
-                        argv[optind]);
+        if (rumctl_no_more_args(CMD, argc, argv) == -1 ||
+            rumctl_required(CMD, "--dsn", dsn, "RUMSTREAM_PG_DSN") == -1)
                 goto usage;
-        }
-        if (!dsn || !*dsn) {
-                fprintf(stderr, "rumctl migrate: --dsn is required (or set "
-                                "RUMSTREAM_PG_DSN)\n");
-                goto usage;
-        }
 
         rumctl_catch_signals();
         pg = rs_pg_new(dsn, errstr, sizeof(errstr));

@@ -378,16 +378,10 @@ int rumctl_produce(int argc, char **argv) {
                 if (rc == -1)
                         goto usage;
         }
-        if (optind < argc) {
-                fprintf(stderr, "rumctl produce: unexpected argument \"%s\"\n",
-                        argv[optind]);
+        if (rumctl_no_more_args(CMD, argc, argv) == -1 ||
+            rumctl_required(CMD, "--brokers", brokers,
+                            "RUMSTREAM_KAFKA_BROKERS") == -1)
                 goto usage;
-        }
-        if (!brokers || !*brokers) {
-                fprintf(stderr, "rumctl produce: --brokers is required (or "
-                                "set RUMSTREAM_KAFKA_BROKERS)\n");
-                goto usage;
-        }
         if (regression && parse_regression(regression, &tc, &from_minute) == -1)
                 goto usage;
 

@@ -523,16 +523,9 @@ int rumctl_report(int argc, char **argv) {
                         return rumctl_bad_option(CMD, c, argv, usage);
                 }
         }
-        if (optind < argc) {
-                fprintf(stderr, "rumctl report: unexpected argument \"%s\"\n",
-                        argv[optind]);
+        if (rumctl_no_more_args(CMD, argc, argv) == -1 ||
+            rumctl_required(CMD, "--dsn", dsn, "RUMSTREAM_PG_DSN") == -1)
                 goto usage;
-        }
-        if (!dsn || !*dsn) {
-                fprintf(stderr, "rumctl report: --dsn is required (or set "
-                                "RUMSTREAM_PG_DSN)\n");
-                goto usage;
-        }
         params[0] = segment;
         params[1] = tenant;
 

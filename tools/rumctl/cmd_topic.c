@@ -101,17 +101,11 @@ int rumctl_topic_size(int argc, char **argv) {
                         return rumctl_bad_option(CMD, c, argv, usage);
                 }
         }
-        if (optind < argc) {
-                fprintf(stderr,
-                        "rumctl topic-size: unexpected argument \"%s\"\n",
-                        argv[optind]);
+        if (rumctl_no_more_args(CMD, argc, argv) == -1 ||
+            rumctl_required(CMD, "--brokers", brokers,
+                            "RUMSTREAM_KAFKA_BROKERS") == -1 ||
+            rumctl_required(CMD, "--topic", topic, NULL) == -1)
                 goto usage;
-        }
-        if (!brokers || !*brokers || !topic || !*topic) {
-                fprintf(stderr, "rumctl topic-size: --brokers and --topic are "
-                                "required\n");
-                goto usage;
-        }
 
         /* A consumer handle: asking a producer's metadata for a missing
          * topic would create it on brokers that auto-create. */

@@ -123,6 +123,26 @@ int rumctl_bad_option(const char *cmd, int c, char **argv,
         return RUMCTL_EXIT_USAGE;
 }
 
+int rumctl_no_more_args(const char *cmd, int argc, char **argv) {
+        if (optind >= argc)
+                return 0;
+        fprintf(stderr, "rumctl %s: unexpected argument \"%s\"\n", cmd,
+                argv[optind]);
+        return -1;
+}
+
+int rumctl_required(const char *cmd, const char *opt, const char *value,
+                    const char *env) {
+        if (value && *value)
+                return 0;
+        if (env)
+                fprintf(stderr, "rumctl %s: %s is required (or set %s)\n", cmd,
+                        opt, env);
+        else
+                fprintf(stderr, "rumctl %s: %s is required\n", cmd, opt);
+        return -1;
+}
+
 int64_t rumctl_now_ms(void) {
         struct timespec ts;
 

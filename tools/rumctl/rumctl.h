@@ -47,6 +47,20 @@ int rumctl_parse_double(const char *cmd, const char *opt, const char *s,
 int rumctl_bad_option(const char *cmd, int c, char **argv,
                       void (*usage)(FILE *));
 
+/**
+ * @brief After getopt_long(): refuses positional arguments left over.
+ * @returns 0, or -1 having said which (the caller prints its usage).
+ */
+int rumctl_no_more_args(const char *cmd, int argc, char **argv);
+
+/**
+ * @brief Refuses a missing or empty required option \p opt (\p env, if
+ *        not NULL, names the environment variable that can stand in).
+ * @returns 0, or -1 having said so (the caller prints its usage).
+ */
+int rumctl_required(const char *cmd, const char *opt, const char *value,
+                    const char *env);
+
 /** @brief Wall-clock time in ms since the epoch. */
 int64_t rumctl_now_ms(void);
 /** @brief Monotonic time in seconds. */
