@@ -1,5 +1,6 @@
 /*
- * event: C views of RumEvent and RumAggregate values.
+ * event: C views of RumEvent, RumAggregate, ErrorEvent, Issue and
+ * ErrorAggregate values.
  *
  * Fields are reached by index (an array lookup in avro-c's generic record)
  * rather than by name (a hash lookup per field per record). The enums below
@@ -13,6 +14,9 @@
  * into NAN, and the writer writes NAN as null. The navigation-timing
  * record has no optional phases, so a phase that is absent while others
  * are present travels as NaN inside the record and reads back as NAN.
+ * Optional ints and longs (line numbers, statuses, sizes, timestamps)
+ * are never negative: -1 stands for null both ways, and any negative
+ * value is written as null.
  */
 #include <math.h>
 #include <stdio.h>
@@ -87,6 +91,78 @@ enum summary_field {
         SUM__CNT
 };
 
+enum err_field {
+        ERR_EVENT_ID,
+        ERR_TENANT_ID,
+        ERR_SESSION_ID,
+        ERR_USER_ID,
+        ERR_TIMESTAMP,
+        ERR_KIND,
+        ERR_ERROR_TYPE,
+        ERR_MESSAGE,
+        ERR_STACK,
+        ERR_FILE,
+        ERR_LINE,
+        ERR_COLUMN,
+        ERR_HTTP_STATUS,
+        ERR_HTTP_METHOD,
+        ERR_REQUEST_URL,
+        ERR_DURATION,
+        ERR_URL,
+        ERR_ROUTE,
+        ERR_BROWSER,
+        ERR_DEVICE_TYPE,
+        ERR_RELEASE,
+        ERR_BREADCRUMBS,
+        ERR_CONSENT,
+        ERR_SAMPLE_RATE,
+        ERR__CNT
+};
+
+enum crumb_field { CRUMB_TIMESTAMP, CRUMB_CATEGORY, CRUMB_MESSAGE, CRUMB__CNT };
+
+enum issue_field {
+        ISSUE_ID,
+        ISSUE_TENANT_ID,
+        ISSUE_KIND,
+        ISSUE_STATE,
+        ISSUE_SEVERITY,
+        ISSUE_TITLE,
+        ISSUE_SOURCE,
+        ISSUE_ROUTE,
+        ISSUE_SEGMENT_TYPE,
+        ISSUE_SEGMENT_VALUE,
+        ISSUE_METRIC,
+        ISSUE_OBSERVED,
+        ISSUE_BASELINE,
+        ISSUE_THRESHOLD,
+        ISSUE_SAMPLE_SIZE,
+        ISSUE_OPENED_AT,
+        ISSUE_UPDATED_AT,
+        ISSUE_RESOLVED_AT,
+        ISSUE_VERSION,
+        ISSUE_EVIDENCE,
+        ISSUE__CNT
+};
+
+enum eagg_field {
+        EAGG_AGGREGATE_ID,
+        EAGG_TENANT_ID,
+        EAGG_GROUP_ID,
+        EAGG_ROUTE,
+        EAGG_WINDOW_START,
+        EAGG_WINDOW_END,
+        EAGG_ERRORS,
+        EAGG_WEIGHTED_ERRORS,
+        EAGG_SESSIONS,
+        EAGG_SESSIONS_ESTIMATED,
+        EAGG_PAGE_VIEWS,
+        EAGG_ERROR_RATE,
+        EAGG_CATEGORY,
+        EAGG_SEVERITY,
+        EAGG__CNT
+};
+
 /* Expected shape of a field: its type, and for an optional field
  * (OPT) the type of the union's second branch. */
 #define OPT 0x100
@@ -156,6 +232,79 @@ static const struct field_spec summary_fields[SUM__CNT] = {
     [SUM_NEEDS_IMPROVEMENT] = {"needs_improvement", AVRO_DOUBLE},
     [SUM_POOR]              = {"poor", AVRO_DOUBLE},
     [SUM_SKETCH]            = {"sketch", AVRO_BYTES},
+};
+
+static const struct field_spec err_fields[ERR__CNT] = {
+    [ERR_EVENT_ID]    = {"event_id", AVRO_STRING},
+    [ERR_TENANT_ID]   = {"tenant_id", AVRO_STRING},
+    [ERR_SESSION_ID]  = {"session_id", AVRO_STRING},
+    [ERR_USER_ID]     = {"user_id", OPT | AVRO_STRING},
+    [ERR_TIMESTAMP]   = {"timestamp", AVRO_INT64},
+    [ERR_KIND]        = {"kind", AVRO_STRING},
+    [ERR_ERROR_TYPE]  = {"error_type", AVRO_STRING},
+    [ERR_MESSAGE]     = {"message", AVRO_STRING},
+    [ERR_STACK]       = {"stack", OPT | AVRO_STRING},
+    [ERR_FILE]        = {"file", OPT | AVRO_STRING},
+    [ERR_LINE]        = {"line", OPT | AVRO_INT32},
+    [ERR_COLUMN]      = {"column", OPT | AVRO_INT32},
+    [ERR_HTTP_STATUS] = {"http_status", OPT | AVRO_INT32},
+    [ERR_HTTP_METHOD] = {"http_method", OPT | AVRO_STRING},
+    [ERR_REQUEST_URL] = {"request_url", OPT | AVRO_STRING},
+    [ERR_DURATION]    = {"duration_ms", OPT | AVRO_DOUBLE},
+    [ERR_URL]         = {"url", AVRO_STRING},
+    [ERR_ROUTE]       = {"route", OPT | AVRO_STRING},
+    [ERR_BROWSER]     = {"browser", AVRO_STRING},
+    [ERR_DEVICE_TYPE] = {"device_type", AVRO_STRING},
+    [ERR_RELEASE]     = {"release", OPT | AVRO_STRING},
+    [ERR_BREADCRUMBS] = {"breadcrumbs", AVRO_ARRAY},
+    [ERR_CONSENT]     = {"consent", AVRO_BOOLEAN},
+    [ERR_SAMPLE_RATE] = {"sample_rate", AVRO_DOUBLE},
+};
+
+static const struct field_spec crumb_fields[CRUMB__CNT] = {
+    [CRUMB_TIMESTAMP] = {"timestamp", AVRO_INT64},
+    [CRUMB_CATEGORY]  = {"category", AVRO_STRING},
+    [CRUMB_MESSAGE]   = {"message", AVRO_STRING},
+};
+
+static const struct field_spec issue_fields[ISSUE__CNT] = {
+    [ISSUE_ID]            = {"issue_id", AVRO_STRING},
+    [ISSUE_TENANT_ID]     = {"tenant_id", AVRO_STRING},
+    [ISSUE_KIND]          = {"kind", AVRO_STRING},
+    [ISSUE_STATE]         = {"state", AVRO_STRING},
+    [ISSUE_SEVERITY]      = {"severity", AVRO_STRING},
+    [ISSUE_TITLE]         = {"title", AVRO_STRING},
+    [ISSUE_SOURCE]        = {"source", AVRO_STRING},
+    [ISSUE_ROUTE]         = {"route", OPT | AVRO_STRING},
+    [ISSUE_SEGMENT_TYPE]  = {"segment_type", OPT | AVRO_STRING},
+    [ISSUE_SEGMENT_VALUE] = {"segment_value", OPT | AVRO_STRING},
+    [ISSUE_METRIC]        = {"metric", OPT | AVRO_STRING},
+    [ISSUE_OBSERVED]      = {"observed", OPT | AVRO_DOUBLE},
+    [ISSUE_BASELINE]      = {"baseline", OPT | AVRO_DOUBLE},
+    [ISSUE_THRESHOLD]     = {"threshold", OPT | AVRO_DOUBLE},
+    [ISSUE_SAMPLE_SIZE]   = {"sample_size", OPT | AVRO_INT64},
+    [ISSUE_OPENED_AT]     = {"opened_at", AVRO_INT64},
+    [ISSUE_UPDATED_AT]    = {"updated_at", AVRO_INT64},
+    [ISSUE_RESOLVED_AT]   = {"resolved_at", OPT | AVRO_INT64},
+    [ISSUE_VERSION]       = {"version", AVRO_INT64},
+    [ISSUE_EVIDENCE]      = {"evidence", AVRO_MAP},
+};
+
+static const struct field_spec eagg_fields[EAGG__CNT] = {
+    [EAGG_AGGREGATE_ID]       = {"aggregate_id", AVRO_STRING},
+    [EAGG_TENANT_ID]          = {"tenant_id", AVRO_STRING},
+    [EAGG_GROUP_ID]           = {"group_id", AVRO_STRING},
+    [EAGG_ROUTE]              = {"route", AVRO_STRING},
+    [EAGG_WINDOW_START]       = {"window_start", AVRO_INT64},
+    [EAGG_WINDOW_END]         = {"window_end", AVRO_INT64},
+    [EAGG_ERRORS]             = {"errors", AVRO_INT64},
+    [EAGG_WEIGHTED_ERRORS]    = {"weighted_errors", AVRO_DOUBLE},
+    [EAGG_SESSIONS]           = {"sessions", AVRO_INT64},
+    [EAGG_SESSIONS_ESTIMATED] = {"sessions_estimated", AVRO_BOOLEAN},
+    [EAGG_PAGE_VIEWS]         = {"page_views", OPT | AVRO_DOUBLE},
+    [EAGG_ERROR_RATE]         = {"error_rate", OPT | AVRO_DOUBLE},
+    [EAGG_CATEGORY]           = {"category", AVRO_STRING},
+    [EAGG_SEVERITY]           = {"severity", AVRO_STRING},
 };
 
 /* The metric each optional vital field carries. */
@@ -262,6 +411,48 @@ static avro_schema_t parse_builtin(const char *name, char *errstr,
         return s;
 }
 
+/* The records of the error path: ErrorEvent (with Breadcrumb), Issue and
+ * ErrorAggregate. */
+static int check_error_schemas(char *errstr, size_t errstr_size) {
+        avro_schema_t err = NULL, issue = NULL, eagg = NULL, inner = NULL;
+        int           r = -1;
+
+        if (!(err = parse_builtin("error_event", errstr, errstr_size)) ||
+            !(issue = parse_builtin("issue", errstr, errstr_size)) ||
+            !(eagg = parse_builtin("error_aggregate", errstr, errstr_size)))
+                goto out;
+
+        if (check_record(err, "ErrorEvent", err_fields, ERR__CNT,
+                         ERR_BREADCRUMBS, &inner, errstr, errstr_size) == -1 ||
+            check_record(avro_schema_array_items(inner), "Breadcrumb",
+                         crumb_fields, CRUMB__CNT, 0, NULL, errstr,
+                         errstr_size) == -1)
+                goto out;
+
+        if (check_record(issue, "Issue", issue_fields, ISSUE__CNT,
+                         ISSUE_EVIDENCE, &inner, errstr, errstr_size) == -1)
+                goto out;
+        if (!is_avro_string(deref(avro_schema_map_values(inner)))) {
+                snprintf(errstr, errstr_size,
+                         "Issue.evidence is not a map of string");
+                goto out;
+        }
+
+        if (check_record(eagg, "ErrorAggregate", eagg_fields, EAGG__CNT, 0,
+                         NULL, errstr, errstr_size) == -1)
+                goto out;
+        r = 0;
+
+out:
+        if (err)
+                avro_schema_decref(err);
+        if (issue)
+                avro_schema_decref(issue);
+        if (eagg)
+                avro_schema_decref(eagg);
+        return r;
+}
+
 int rs_event_check_schemas(char *errstr, size_t errstr_size) {
         avro_schema_t rum = NULL, agg = NULL, inner = NULL;
         int           r = -1;
@@ -290,7 +481,7 @@ int rs_event_check_schemas(char *errstr, size_t errstr_size) {
                          summary_fields, SUM__CNT, 0, NULL, errstr,
                          errstr_size) == -1)
                 goto out;
-        r = 0;
+        r = check_error_schemas(errstr, errstr_size);
 
 out:
         if (rum)
@@ -384,6 +575,62 @@ static int get_opt_double(avro_value_t *rec, const struct field_spec *specs,
         *out = NAN;
         if (present && avro_value_get_double(&b, out))
                 return fail(&specs[idx], "not a double", errstr, errstr_size);
+        return 0;
+}
+
+/* An optional string: NULL if null. */
+static int get_opt_str(avro_value_t *rec, const struct field_spec *specs,
+                       size_t idx, const char **out, char *errstr,
+                       size_t errstr_size) {
+        avro_value_t b;
+        int          present;
+
+        if (get_opt(rec, specs, idx, &b, &present, errstr, errstr_size) == -1)
+                return -1;
+        *out = NULL;
+        if (present && avro_value_get_string(&b, out, NULL))
+                return fail(&specs[idx], "not a string", errstr, errstr_size);
+        return 0;
+}
+
+/* An optional int: -1 if null. */
+static int get_opt_int(avro_value_t *rec, const struct field_spec *specs,
+                       size_t idx, int32_t *out, char *errstr,
+                       size_t errstr_size) {
+        avro_value_t b;
+        int          present;
+
+        if (get_opt(rec, specs, idx, &b, &present, errstr, errstr_size) == -1)
+                return -1;
+        *out = -1;
+        if (present && avro_value_get_int(&b, out))
+                return fail(&specs[idx], "not an int", errstr, errstr_size);
+        return 0;
+}
+
+/* An optional long: -1 if null. */
+static int get_opt_long(avro_value_t *rec, const struct field_spec *specs,
+                        size_t idx, int64_t *out, char *errstr,
+                        size_t errstr_size) {
+        avro_value_t b;
+        int          present;
+
+        if (get_opt(rec, specs, idx, &b, &present, errstr, errstr_size) == -1)
+                return -1;
+        *out = -1;
+        if (present && avro_value_get_long(&b, out))
+                return fail(&specs[idx], "not a long", errstr, errstr_size);
+        return 0;
+}
+
+static int get_bool(avro_value_t *rec, const struct field_spec *specs,
+                    size_t idx, int *out, char *errstr, size_t errstr_size) {
+        avro_value_t f;
+
+        if (get_field(rec, specs, idx, &f, errstr, errstr_size) == -1)
+                return -1;
+        if (avro_value_get_boolean(&f, out))
+                return fail(&specs[idx], "not a boolean", errstr, errstr_size);
         return 0;
 }
 
@@ -527,6 +774,46 @@ static int set_opt_double(avro_value_t *rec, size_t idx, double d) {
         if (set_opt(rec, idx, !isnan(d), &b))
                 return -1;
         if (!isnan(d) && avro_value_set_double(&b, d))
+                return -1;
+        return 0;
+}
+
+static int set_opt_str(avro_value_t *rec, size_t idx, const char *str) {
+        avro_value_t b;
+
+        if (set_opt(rec, idx, str != NULL, &b))
+                return -1;
+        if (str && avro_value_set_string(&b, str))
+                return -1;
+        return 0;
+}
+
+/* A negative int or long is absent. */
+static int set_opt_int(avro_value_t *rec, size_t idx, int32_t i) {
+        avro_value_t b;
+
+        if (set_opt(rec, idx, i >= 0, &b))
+                return -1;
+        if (i >= 0 && avro_value_set_int(&b, i))
+                return -1;
+        return 0;
+}
+
+static int set_opt_long(avro_value_t *rec, size_t idx, int64_t l) {
+        avro_value_t b;
+
+        if (set_opt(rec, idx, l >= 0, &b))
+                return -1;
+        if (l >= 0 && avro_value_set_long(&b, l))
+                return -1;
+        return 0;
+}
+
+static int set_bool(avro_value_t *rec, size_t idx, int flag) {
+        avro_value_t f;
+
+        if (avro_value_get_by_index(rec, idx, &f, NULL) ||
+            avro_value_set_boolean(&f, flag != 0))
                 return -1;
         return 0;
 }
@@ -812,4 +1099,288 @@ size_t rs_rum_aggregate_encode(const rs_rum_aggregate_t *agg, int32_t schema_id,
         }
         w_long(&w, 0);
         return w.len;
+}
+
+
+/*
+ * ErrorEvent, Issue and ErrorAggregate: the error path's records, read and
+ * written through Avro values like the ones above. Their volume is that of
+ * errors and of (group, route, window) aggregates, far below page views,
+ * so they have no direct encoder.
+ */
+static int read_breadcrumbs(avro_value_t *arr, rs_error_event_t *ev,
+                            char *errstr, size_t errstr_size) {
+        const struct field_spec *spec = &err_fields[ERR_BREADCRUMBS];
+        avro_value_t             item;
+        size_t                   i, cnt;
+
+        if (avro_value_get_size(arr, &cnt))
+                return fail(spec, "not an array", errstr, errstr_size);
+        for (i = 0; i < cnt; i++) {
+                rs_breadcrumb_t *bc;
+
+                if (ev->breadcrumb_cnt == RS_EVENT_MAX_BREADCRUMBS) {
+                        ev->breadcrumbs_dropped = cnt - i;
+                        break;
+                }
+                bc = &ev->breadcrumbs[ev->breadcrumb_cnt];
+                if (avro_value_get_by_index(arr, i, &item, NULL))
+                        return fail(spec, "missing item", errstr, errstr_size);
+                if (get_long(&item, crumb_fields, CRUMB_TIMESTAMP,
+                             &bc->timestamp_ms, errstr, errstr_size) ||
+                    get_str(&item, crumb_fields, CRUMB_CATEGORY, &bc->category,
+                            errstr, errstr_size) ||
+                    get_str(&item, crumb_fields, CRUMB_MESSAGE, &bc->message,
+                            errstr, errstr_size))
+                        return -1;
+                ev->breadcrumb_cnt++;
+        }
+        return 0;
+}
+
+int rs_error_event_read(avro_value_t *v, rs_error_event_t *ev, char *errstr,
+                        size_t errstr_size) {
+        const struct field_spec *s = err_fields;
+        avro_value_t             arr;
+
+        ev->breadcrumb_cnt      = 0;
+        ev->breadcrumbs_dropped = 0;
+        if (get_str(v, s, ERR_EVENT_ID, &ev->event_id, errstr, errstr_size) ||
+            get_str(v, s, ERR_TENANT_ID, &ev->tenant_id, errstr, errstr_size) ||
+            get_str(v, s, ERR_SESSION_ID, &ev->session_id, errstr,
+                    errstr_size) ||
+            get_opt_str(v, s, ERR_USER_ID, &ev->user_id, errstr, errstr_size) ||
+            get_long(v, s, ERR_TIMESTAMP, &ev->timestamp_ms, errstr,
+                     errstr_size) ||
+            get_str(v, s, ERR_KIND, &ev->kind, errstr, errstr_size) ||
+            get_str(v, s, ERR_ERROR_TYPE, &ev->error_type, errstr,
+                    errstr_size) ||
+            get_str(v, s, ERR_MESSAGE, &ev->message, errstr, errstr_size) ||
+            get_opt_str(v, s, ERR_STACK, &ev->stack, errstr, errstr_size) ||
+            get_opt_str(v, s, ERR_FILE, &ev->file, errstr, errstr_size) ||
+            get_opt_int(v, s, ERR_LINE, &ev->line, errstr, errstr_size) ||
+            get_opt_int(v, s, ERR_COLUMN, &ev->column, errstr, errstr_size) ||
+            get_opt_int(v, s, ERR_HTTP_STATUS, &ev->http_status, errstr,
+                        errstr_size) ||
+            get_opt_str(v, s, ERR_HTTP_METHOD, &ev->http_method, errstr,
+                        errstr_size) ||
+            get_opt_str(v, s, ERR_REQUEST_URL, &ev->request_url, errstr,
+                        errstr_size) ||
+            get_opt_double(v, s, ERR_DURATION, &ev->duration_ms, errstr,
+                           errstr_size) ||
+            get_str(v, s, ERR_URL, &ev->url, errstr, errstr_size) ||
+            get_opt_str(v, s, ERR_ROUTE, &ev->route, errstr, errstr_size) ||
+            get_str(v, s, ERR_BROWSER, &ev->browser, errstr, errstr_size) ||
+            get_str(v, s, ERR_DEVICE_TYPE, &ev->device_type, errstr,
+                    errstr_size) ||
+            get_opt_str(v, s, ERR_RELEASE, &ev->release, errstr, errstr_size) ||
+            get_field(v, s, ERR_BREADCRUMBS, &arr, errstr, errstr_size) ||
+            read_breadcrumbs(&arr, ev, errstr, errstr_size) ||
+            get_bool(v, s, ERR_CONSENT, &ev->consent, errstr, errstr_size) ||
+            get_double(v, s, ERR_SAMPLE_RATE, &ev->sample_rate, errstr,
+                       errstr_size))
+                return -1;
+        return 0;
+}
+
+int rs_error_event_write(avro_value_t *v, const rs_error_event_t *ev) {
+        avro_value_t arr, item;
+        size_t       i;
+
+        if (ev->breadcrumb_cnt > RS_EVENT_MAX_BREADCRUMBS)
+                return -1;
+        if (set_str(v, ERR_EVENT_ID, ev->event_id) ||
+            set_str(v, ERR_TENANT_ID, ev->tenant_id) ||
+            set_str(v, ERR_SESSION_ID, ev->session_id) ||
+            set_opt_str(v, ERR_USER_ID, ev->user_id) ||
+            set_long(v, ERR_TIMESTAMP, ev->timestamp_ms) ||
+            set_str(v, ERR_KIND, ev->kind) ||
+            set_str(v, ERR_ERROR_TYPE, ev->error_type) ||
+            set_str(v, ERR_MESSAGE, ev->message) ||
+            set_opt_str(v, ERR_STACK, ev->stack) ||
+            set_opt_str(v, ERR_FILE, ev->file) ||
+            set_opt_int(v, ERR_LINE, ev->line) ||
+            set_opt_int(v, ERR_COLUMN, ev->column) ||
+            set_opt_int(v, ERR_HTTP_STATUS, ev->http_status) ||
+            set_opt_str(v, ERR_HTTP_METHOD, ev->http_method) ||
+            set_opt_str(v, ERR_REQUEST_URL, ev->request_url) ||
+            set_opt_double(v, ERR_DURATION, ev->duration_ms) ||
+            set_str(v, ERR_URL, ev->url) ||
+            set_opt_str(v, ERR_ROUTE, ev->route) ||
+            set_str(v, ERR_BROWSER, ev->browser) ||
+            set_str(v, ERR_DEVICE_TYPE, ev->device_type) ||
+            set_opt_str(v, ERR_RELEASE, ev->release) ||
+            set_bool(v, ERR_CONSENT, ev->consent) ||
+            set_double(v, ERR_SAMPLE_RATE, ev->sample_rate) ||
+            avro_value_get_by_index(v, ERR_BREADCRUMBS, &arr, NULL) ||
+            /* the array may hold items from an earlier write */
+            avro_value_reset(&arr))
+                return -1;
+        for (i = 0; i < ev->breadcrumb_cnt; i++) {
+                const rs_breadcrumb_t *bc = &ev->breadcrumbs[i];
+
+                if (avro_value_append(&arr, &item, NULL) ||
+                    set_long(&item, CRUMB_TIMESTAMP, bc->timestamp_ms) ||
+                    set_str(&item, CRUMB_CATEGORY, bc->category) ||
+                    set_str(&item, CRUMB_MESSAGE, bc->message))
+                        return -1;
+        }
+        return 0;
+}
+
+static int read_evidence(avro_value_t *map, rs_issue_t *is, char *errstr,
+                         size_t errstr_size) {
+        const struct field_spec *spec = &issue_fields[ISSUE_EVIDENCE];
+        avro_value_t             val;
+        size_t                   i, cnt;
+
+        if (avro_value_get_size(map, &cnt))
+                return fail(spec, "not a map", errstr, errstr_size);
+        for (i = 0; i < cnt; i++) {
+                rs_evidence_t *e;
+
+                if (is->evidence_cnt == RS_EVENT_MAX_EVIDENCE) {
+                        is->evidence_dropped = cnt - i;
+                        break;
+                }
+                e = &is->evidence[is->evidence_cnt];
+                if (avro_value_get_by_index(map, i, &val, &e->key) ||
+                    avro_value_get_string(&val, &e->value, NULL))
+                        return fail(spec, "not a map of string", errstr,
+                                    errstr_size);
+                is->evidence_cnt++;
+        }
+        return 0;
+}
+
+int rs_issue_read(avro_value_t *v, rs_issue_t *is, char *errstr,
+                  size_t errstr_size) {
+        const struct field_spec *s = issue_fields;
+        avro_value_t             map;
+
+        is->evidence_cnt     = 0;
+        is->evidence_dropped = 0;
+        if (get_str(v, s, ISSUE_ID, &is->issue_id, errstr, errstr_size) ||
+            get_str(v, s, ISSUE_TENANT_ID, &is->tenant_id, errstr,
+                    errstr_size) ||
+            get_str(v, s, ISSUE_KIND, &is->kind, errstr, errstr_size) ||
+            get_str(v, s, ISSUE_STATE, &is->state, errstr, errstr_size) ||
+            get_str(v, s, ISSUE_SEVERITY, &is->severity, errstr, errstr_size) ||
+            get_str(v, s, ISSUE_TITLE, &is->title, errstr, errstr_size) ||
+            get_str(v, s, ISSUE_SOURCE, &is->source, errstr, errstr_size) ||
+            get_opt_str(v, s, ISSUE_ROUTE, &is->route, errstr, errstr_size) ||
+            get_opt_str(v, s, ISSUE_SEGMENT_TYPE, &is->segment_type, errstr,
+                        errstr_size) ||
+            get_opt_str(v, s, ISSUE_SEGMENT_VALUE, &is->segment_value, errstr,
+                        errstr_size) ||
+            get_opt_str(v, s, ISSUE_METRIC, &is->metric, errstr, errstr_size) ||
+            get_opt_double(v, s, ISSUE_OBSERVED, &is->observed, errstr,
+                           errstr_size) ||
+            get_opt_double(v, s, ISSUE_BASELINE, &is->baseline, errstr,
+                           errstr_size) ||
+            get_opt_double(v, s, ISSUE_THRESHOLD, &is->threshold, errstr,
+                           errstr_size) ||
+            get_opt_long(v, s, ISSUE_SAMPLE_SIZE, &is->sample_size, errstr,
+                         errstr_size) ||
+            get_long(v, s, ISSUE_OPENED_AT, &is->opened_at_ms, errstr,
+                     errstr_size) ||
+            get_long(v, s, ISSUE_UPDATED_AT, &is->updated_at_ms, errstr,
+                     errstr_size) ||
+            get_opt_long(v, s, ISSUE_RESOLVED_AT, &is->resolved_at_ms, errstr,
+                         errstr_size) ||
+            get_long(v, s, ISSUE_VERSION, &is->version, errstr, errstr_size) ||
+            get_field(v, s, ISSUE_EVIDENCE, &map, errstr, errstr_size) ||
+            read_evidence(&map, is, errstr, errstr_size))
+                return -1;
+        return 0;
+}
+
+int rs_issue_write(avro_value_t *v, const rs_issue_t *is) {
+        avro_value_t map, val;
+        size_t       i;
+
+        if (is->evidence_cnt > RS_EVENT_MAX_EVIDENCE)
+                return -1;
+        if (set_str(v, ISSUE_ID, is->issue_id) ||
+            set_str(v, ISSUE_TENANT_ID, is->tenant_id) ||
+            set_str(v, ISSUE_KIND, is->kind) ||
+            set_str(v, ISSUE_STATE, is->state) ||
+            set_str(v, ISSUE_SEVERITY, is->severity) ||
+            set_str(v, ISSUE_TITLE, is->title) ||
+            set_str(v, ISSUE_SOURCE, is->source) ||
+            set_opt_str(v, ISSUE_ROUTE, is->route) ||
+            set_opt_str(v, ISSUE_SEGMENT_TYPE, is->segment_type) ||
+            set_opt_str(v, ISSUE_SEGMENT_VALUE, is->segment_value) ||
+            set_opt_str(v, ISSUE_METRIC, is->metric) ||
+            set_opt_double(v, ISSUE_OBSERVED, is->observed) ||
+            set_opt_double(v, ISSUE_BASELINE, is->baseline) ||
+            set_opt_double(v, ISSUE_THRESHOLD, is->threshold) ||
+            set_opt_long(v, ISSUE_SAMPLE_SIZE, is->sample_size) ||
+            set_long(v, ISSUE_OPENED_AT, is->opened_at_ms) ||
+            set_long(v, ISSUE_UPDATED_AT, is->updated_at_ms) ||
+            set_opt_long(v, ISSUE_RESOLVED_AT, is->resolved_at_ms) ||
+            set_long(v, ISSUE_VERSION, is->version) ||
+            avro_value_get_by_index(v, ISSUE_EVIDENCE, &map, NULL) ||
+            /* the map may hold entries from an earlier write */
+            avro_value_reset(&map))
+                return -1;
+        for (i = 0; i < is->evidence_cnt; i++) {
+                const rs_evidence_t *e = &is->evidence[i];
+
+                if (!e->key || !e->value ||
+                    avro_value_add(&map, e->key, &val, NULL, NULL) ||
+                    avro_value_set_string(&val, e->value))
+                        return -1;
+        }
+        return 0;
+}
+
+int rs_error_aggregate_read(avro_value_t *v, rs_error_aggregate_t *agg,
+                            char *errstr, size_t errstr_size) {
+        const struct field_spec *s = eagg_fields;
+
+        if (get_str(v, s, EAGG_AGGREGATE_ID, &agg->aggregate_id, errstr,
+                    errstr_size) ||
+            get_str(v, s, EAGG_TENANT_ID, &agg->tenant_id, errstr,
+                    errstr_size) ||
+            get_str(v, s, EAGG_GROUP_ID, &agg->group_id, errstr, errstr_size) ||
+            get_str(v, s, EAGG_ROUTE, &agg->route, errstr, errstr_size) ||
+            get_long(v, s, EAGG_WINDOW_START, &agg->window_start_ms, errstr,
+                     errstr_size) ||
+            get_long(v, s, EAGG_WINDOW_END, &agg->window_end_ms, errstr,
+                     errstr_size) ||
+            get_long(v, s, EAGG_ERRORS, &agg->errors, errstr, errstr_size) ||
+            get_double(v, s, EAGG_WEIGHTED_ERRORS, &agg->weighted_errors,
+                       errstr, errstr_size) ||
+            get_long(v, s, EAGG_SESSIONS, &agg->sessions, errstr,
+                     errstr_size) ||
+            get_bool(v, s, EAGG_SESSIONS_ESTIMATED, &agg->sessions_estimated,
+                     errstr, errstr_size) ||
+            get_opt_double(v, s, EAGG_PAGE_VIEWS, &agg->page_views, errstr,
+                           errstr_size) ||
+            get_opt_double(v, s, EAGG_ERROR_RATE, &agg->error_rate, errstr,
+                           errstr_size) ||
+            get_str(v, s, EAGG_CATEGORY, &agg->category, errstr, errstr_size) ||
+            get_str(v, s, EAGG_SEVERITY, &agg->severity, errstr, errstr_size))
+                return -1;
+        return 0;
+}
+
+int rs_error_aggregate_write(avro_value_t *v, const rs_error_aggregate_t *agg) {
+        if (set_str(v, EAGG_AGGREGATE_ID, agg->aggregate_id) ||
+            set_str(v, EAGG_TENANT_ID, agg->tenant_id) ||
+            set_str(v, EAGG_GROUP_ID, agg->group_id) ||
+            set_str(v, EAGG_ROUTE, agg->route) ||
+            set_long(v, EAGG_WINDOW_START, agg->window_start_ms) ||
+            set_long(v, EAGG_WINDOW_END, agg->window_end_ms) ||
+            set_long(v, EAGG_ERRORS, agg->errors) ||
+            set_double(v, EAGG_WEIGHTED_ERRORS, agg->weighted_errors) ||
+            set_long(v, EAGG_SESSIONS, agg->sessions) ||
+            set_bool(v, EAGG_SESSIONS_ESTIMATED, agg->sessions_estimated) ||
+            set_opt_double(v, EAGG_PAGE_VIEWS, agg->page_views) ||
+            set_opt_double(v, EAGG_ERROR_RATE, agg->error_rate) ||
+            set_str(v, EAGG_CATEGORY, agg->category) ||
+            set_str(v, EAGG_SEVERITY, agg->severity))
+                return -1;
+        return 0;
 }

@@ -1,7 +1,9 @@
 /*
- * test_event: the field positions agree with the schemas, and RumEvent and
- * RumAggregate survive write -> encode -> decode -> read unchanged (within
- * the documented limits: 32 custom timings kept, NaN = null).
+ * test_event: the field positions agree with the schemas, and RumEvent,
+ * RumAggregate, ErrorEvent, Issue and ErrorAggregate survive write ->
+ * encode -> decode -> read unchanged (within the documented limits: 32
+ * custom timings, 32 breadcrumbs and 16 evidence entries kept, NaN = null,
+ * -1 = null for ints and longs).
  */
 #include <math.h>
 #include <stdio.h>
@@ -373,6 +375,470 @@ out:
         codec_destroy(&c);
 }
 
+/* Strings equal, or both absent. */
+static void check_opt_str(const char *what, const char *got, const char *want) {
+        if (want)
+                RS_CHECK_MSG(got && !strcmp(got, want),
+                             "%s = \"%s\", expected \"%s\"", what,
+                             got ? got : "(null)", want);
+        else
+                RS_CHECK_MSG(got == NULL, "%s = \"%s\", expected NULL", what,
+                             got);
+}
+
+/* Equal, or both NAN (absent). */
+static void check_opt_double(const char *what, double got, double want) {
+        if (isnan(want))
+                RS_CHECK_MSG(isnan(got), "%s = %g, expected NAN", what, got);
+        else
+                RS_CHECK_MSG(got == want, "%s = %.17g, expected %.17g", what,
+                             got, want);
+}
+
+#define CRUMBS_SENT 40
+
+static void fill_error_event(rs_error_event_t *ev, char msgs[][24]) {
+        size_t i;
+
+        memset(ev, 0, sizeof(*ev));
+        ev->event_id     = "err-0001";
+        ev->tenant_id    = "tenant-a";
+        ev->session_id   = "s-7f3a";
+        ev->user_id      = "user-42";
+        ev->timestamp_ms = 1717171717171LL;
+        ev->kind         = "js_error";
+        ev->error_type   = "TypeError";
+        ev->message      = "Cannot read properties of undefined (reading "
+                           "'price') \xe2\x80\x94 \"quoted\"";
+        ev->stack        = "TypeError: Cannot read properties of undefined\n"
+                           "    at renderCartLine (https://shop.example/static/js/"
+                           "cart.1a2b3c4d.js:1:48213)\n";
+        ev->file         = "https://shop.example/static/js/cart.1a2b3c4d.js";
+        ev->line         = 1;
+        ev->column       = 48213;
+        ev->http_status  = 503;
+        ev->http_method  = "POST";
+        ev->request_url  = "https://shop.example/api/cart/items?x=1";
+        ev->duration_ms  = 1234.5;
+        ev->url          = "https://shop.example/cart?ref=mail#top";
+        ev->route        = "/cart";
+        ev->browser      = "firefox";
+        ev->device_type  = "desktop";
+        ev->release      = "4.12.3";
+        ev->consent      = 1;
+        ev->sample_rate  = 0.25;
+        for (i = 0; i < RS_EVENT_MAX_BREADCRUMBS; i++) {
+                snprintf(msgs[i], 24, "crumb %02zu", i);
+                ev->breadcrumbs[i].timestamp_ms =
+                    ev->timestamp_ms - 1000 + (int64_t)i;
+                ev->breadcrumbs[i].category = i % 2 ? "ui.click" : "xhr";
+                ev->breadcrumbs[i].message  = msgs[i];
+        }
+        ev->breadcrumb_cnt = RS_EVENT_MAX_BREADCRUMBS;
+}
+
+static void check_same_error_event(const rs_error_event_t *a,
+                                   const rs_error_event_t *b) {
+        size_t i;
+
+        RS_CHECK_STR(a->event_id, b->event_id);
+        RS_CHECK_STR(a->tenant_id, b->tenant_id);
+        RS_CHECK_STR(a->session_id, b->session_id);
+        check_opt_str("user_id", a->user_id, b->user_id);
+        RS_CHECK_INT(a->timestamp_ms, b->timestamp_ms);
+        RS_CHECK_STR(a->kind, b->kind);
+        RS_CHECK_STR(a->error_type, b->error_type);
+        RS_CHECK_STR(a->message, b->message);
+        check_opt_str("stack", a->stack, b->stack);
+        check_opt_str("file", a->file, b->file);
+        RS_CHECK_INT(a->line, b->line);
+        RS_CHECK_INT(a->column, b->column);
+        RS_CHECK_INT(a->http_status, b->http_status);
+        check_opt_str("http_method", a->http_method, b->http_method);
+        check_opt_str("request_url", a->request_url, b->request_url);
+        check_opt_double("duration_ms", a->duration_ms, b->duration_ms);
+        RS_CHECK_STR(a->url, b->url);
+        check_opt_str("route", a->route, b->route);
+        RS_CHECK_STR(a->browser, b->browser);
+        RS_CHECK_STR(a->device_type, b->device_type);
+        check_opt_str("release", a->release, b->release);
+        RS_CHECK_INT(a->consent, b->consent);
+        RS_CHECK(a->sample_rate == b->sample_rate);
+        RS_CHECK_INT(a->breadcrumb_cnt, b->breadcrumb_cnt);
+        for (i = 0; i < a->breadcrumb_cnt && i < b->breadcrumb_cnt; i++) {
+                RS_CHECK_INT(a->breadcrumbs[i].timestamp_ms,
+                             b->breadcrumbs[i].timestamp_ms);
+                RS_CHECK_STR(a->breadcrumbs[i].category,
+                             b->breadcrumbs[i].category);
+                RS_CHECK_STR(a->breadcrumbs[i].message,
+                             b->breadcrumbs[i].message);
+        }
+}
+
+static void test_error_event(void) {
+        char msgs[RS_EVENT_MAX_BREADCRUMBS][24], extra[24], errstr[512];
+        rs_error_event_t ev, got;
+        struct codec     c;
+        avro_value_t    *in, *out, arr, item, f;
+        size_t           i;
+
+        if (codec_init(&c, RS_SCHEMA_ID_ERROR_EVENT) == -1)
+                goto out;
+
+        /* Every optional field present, more breadcrumbs than the reader
+         * keeps: the extra ones go straight into the value. */
+        fill_error_event(&ev, msgs);
+        in = rs_avro_encoder_value(c.enc);
+        RS_CHECK(rs_error_event_write(in, &ev) == 0);
+        avro_value_get_by_name(in, "breadcrumbs", &arr, NULL);
+        for (i = RS_EVENT_MAX_BREADCRUMBS; i < CRUMBS_SENT; i++) {
+                snprintf(extra, sizeof(extra), "crumb %02zu", i);
+                avro_value_append(&arr, &item, NULL);
+                avro_value_get_by_name(&item, "timestamp", &f, NULL);
+                avro_value_set_long(&f, (int64_t)i);
+                avro_value_get_by_name(&item, "category", &f, NULL);
+                avro_value_set_string(&f, "console");
+                avro_value_get_by_name(&item, "message", &f, NULL);
+                avro_value_set_string(&f, extra);
+        }
+        out = round_trip(&c);
+        if (out) {
+                memset(&got, 0xa5, sizeof(got));
+                RS_CHECK_MSG(
+                    rs_error_event_read(out, &got, errstr, sizeof(errstr)) == 0,
+                    "%s", errstr);
+                check_same_error_event(&got, &ev);
+                RS_CHECK_INT(got.breadcrumbs_dropped,
+                             CRUMBS_SENT - RS_EVENT_MAX_BREADCRUMBS);
+        }
+
+        /* Every optional field absent, no breadcrumbs; the value is
+         * reused, so nothing of the first event may be left over. */
+        ev.user_id        = NULL;
+        ev.stack          = NULL;
+        ev.file           = NULL;
+        ev.line           = -1;
+        ev.column         = -1;
+        ev.http_status    = -1;
+        ev.http_method    = NULL;
+        ev.request_url    = NULL;
+        ev.duration_ms    = NAN;
+        ev.route          = NULL;
+        ev.release        = NULL;
+        ev.breadcrumb_cnt = 0;
+        ev.consent        = 0;
+        ev.message        = "";
+        in                = rs_avro_encoder_value(c.enc);
+        RS_CHECK(rs_error_event_write(in, &ev) == 0);
+        out = round_trip(&c);
+        if (out) {
+                memset(&got, 0xa5, sizeof(got));
+                RS_CHECK(rs_error_event_read(out, &got, errstr,
+                                             sizeof(errstr)) == 0);
+                check_same_error_event(&got, &ev);
+                RS_CHECK(got.user_id == NULL && got.stack == NULL &&
+                         got.file == NULL && got.http_method == NULL &&
+                         got.request_url == NULL && got.route == NULL &&
+                         got.release == NULL);
+                RS_CHECK_INT(got.line, -1);
+                RS_CHECK_INT(got.column, -1);
+                RS_CHECK_INT(got.http_status, -1);
+                RS_CHECK(isnan(got.duration_ms));
+                RS_CHECK_INT(got.breadcrumb_cnt, 0);
+                RS_CHECK_INT(got.breadcrumbs_dropped, 0);
+        }
+
+        /* Zero is a value, not absence ("Script error." is at line 0);
+         * any negative number is absent. Rewriting a value with fewer
+         * breadcrumbs replaces the array. */
+        fill_error_event(&ev, msgs);
+        ev.line        = 0;
+        ev.column      = 0;
+        ev.http_status = -7;
+        ev.duration_ms = 0;
+        in             = rs_avro_encoder_value(c.enc);
+        RS_CHECK(rs_error_event_write(in, &ev) == 0);
+        ev.breadcrumb_cnt = 3;
+        RS_CHECK(rs_error_event_write(in, &ev) == 0);
+        out = round_trip(&c);
+        if (out) {
+                RS_CHECK(rs_error_event_read(out, &got, errstr,
+                                             sizeof(errstr)) == 0);
+                RS_CHECK_INT(got.line, 0);
+                RS_CHECK_INT(got.column, 0);
+                RS_CHECK_INT(got.http_status, -1);
+                RS_CHECK(got.duration_ms == 0);
+                RS_CHECK_INT(got.breadcrumb_cnt, 3);
+                RS_CHECK_STR(got.breadcrumbs[2].message, "crumb 02");
+
+                /* An ErrorEvent is not a RumEvent. */
+                {
+                        rs_rum_event_t rum;
+                        errstr[0] = '\0';
+                        RS_CHECK(rs_rum_event_read(out, &rum, errstr,
+                                                   sizeof(errstr)) == -1);
+                        RS_CHECK(errstr[0] != '\0');
+                }
+        }
+
+        /* A required string missing, or too many breadcrumbs, is refused.*/
+        ev.kind = NULL;
+        RS_CHECK(rs_error_event_write(rs_avro_encoder_value(c.enc), &ev) == -1);
+        ev.kind           = "js_error";
+        ev.breadcrumb_cnt = RS_EVENT_MAX_BREADCRUMBS + 1;
+        RS_CHECK(rs_error_event_write(rs_avro_encoder_value(c.enc), &ev) == -1);
+        ev.breadcrumb_cnt         = 1;
+        ev.breadcrumbs[0].message = NULL;
+        RS_CHECK(rs_error_event_write(rs_avro_encoder_value(c.enc), &ev) == -1);
+
+out:
+        codec_destroy(&c);
+}
+
+#define EVIDENCE_SENT 20
+
+static void fill_issue(rs_issue_t *is, char keys[][16], char vals[][24]) {
+        size_t i;
+
+        memset(is, 0, sizeof(*is));
+        is->issue_id       = "iss-5e1f";
+        is->tenant_id      = "tenant-a";
+        is->kind           = "error_spike";
+        is->state          = "resolved";
+        is->severity       = "high";
+        is->title          = "TypeError in renderCartLine x20 on /cart";
+        is->source         = "error-tracker";
+        is->route          = "/cart";
+        is->segment_type   = "device";
+        is->segment_value  = "mobile";
+        is->metric         = "error_rate";
+        is->observed       = 0.0421;
+        is->baseline       = 0.0019;
+        is->threshold      = 0.01;
+        is->sample_size    = 18234;
+        is->opened_at_ms   = 1717171680000LL;
+        is->updated_at_ms  = 1717171740000LL;
+        is->resolved_at_ms = 1717172040000LL;
+        is->version        = 3;
+        for (i = 0; i < RS_EVENT_MAX_EVIDENCE; i++) {
+                snprintf(keys[i], 16, "k%02zu", i);
+                snprintf(vals[i], 24, "value \xc3\xa9 %zu", i);
+                is->evidence[i].key   = keys[i];
+                is->evidence[i].value = vals[i];
+        }
+        is->evidence_cnt = RS_EVENT_MAX_EVIDENCE;
+}
+
+static void check_same_issue(const rs_issue_t *a, const rs_issue_t *b) {
+        size_t i;
+
+        RS_CHECK_STR(a->issue_id, b->issue_id);
+        RS_CHECK_STR(a->tenant_id, b->tenant_id);
+        RS_CHECK_STR(a->kind, b->kind);
+        RS_CHECK_STR(a->state, b->state);
+        RS_CHECK_STR(a->severity, b->severity);
+        RS_CHECK_STR(a->title, b->title);
+        RS_CHECK_STR(a->source, b->source);
+        check_opt_str("route", a->route, b->route);
+        check_opt_str("segment_type", a->segment_type, b->segment_type);
+        check_opt_str("segment_value", a->segment_value, b->segment_value);
+        check_opt_str("metric", a->metric, b->metric);
+        check_opt_double("observed", a->observed, b->observed);
+        check_opt_double("baseline", a->baseline, b->baseline);
+        check_opt_double("threshold", a->threshold, b->threshold);
+        RS_CHECK_INT(a->sample_size, b->sample_size);
+        RS_CHECK_INT(a->opened_at_ms, b->opened_at_ms);
+        RS_CHECK_INT(a->updated_at_ms, b->updated_at_ms);
+        RS_CHECK_INT(a->resolved_at_ms, b->resolved_at_ms);
+        RS_CHECK_INT(a->version, b->version);
+        RS_CHECK_INT(a->evidence_cnt, b->evidence_cnt);
+        for (i = 0; i < a->evidence_cnt && i < b->evidence_cnt; i++) {
+                RS_CHECK_STR(a->evidence[i].key, b->evidence[i].key);
+                RS_CHECK_STR(a->evidence[i].value, b->evidence[i].value);
+        }
+}
+
+static void test_issue(void) {
+        char keys[RS_EVENT_MAX_EVIDENCE][16], vals[RS_EVENT_MAX_EVIDENCE][24];
+        char extra[16], errstr[512];
+        rs_issue_t    is, got;
+        struct codec  c;
+        avro_value_t *in, *out, map, val;
+        size_t        i;
+
+        if (codec_init(&c, RS_SCHEMA_ID_ISSUE) == -1)
+                goto out;
+
+        /* Everything present; more evidence than the reader keeps. */
+        fill_issue(&is, keys, vals);
+        in = rs_avro_encoder_value(c.enc);
+        RS_CHECK(rs_issue_write(in, &is) == 0);
+        avro_value_get_by_name(in, "evidence", &map, NULL);
+        for (i = RS_EVENT_MAX_EVIDENCE; i < EVIDENCE_SENT; i++) {
+                snprintf(extra, sizeof(extra), "k%02zu", i);
+                avro_value_add(&map, extra, &val, NULL, NULL);
+                avro_value_set_string(&val, "more");
+        }
+        out = round_trip(&c);
+        if (out) {
+                memset(&got, 0xa5, sizeof(got));
+                RS_CHECK_MSG(rs_issue_read(out, &got, errstr, sizeof(errstr)) ==
+                                 0,
+                             "%s", errstr);
+                check_same_issue(&got, &is);
+                RS_CHECK_INT(got.evidence_dropped,
+                             EVIDENCE_SENT - RS_EVENT_MAX_EVIDENCE);
+        }
+
+        /* Everything optional absent, an open issue without evidence. */
+        is.route          = NULL;
+        is.segment_type   = NULL;
+        is.segment_value  = NULL;
+        is.metric         = NULL;
+        is.observed       = NAN;
+        is.baseline       = NAN;
+        is.threshold      = NAN;
+        is.sample_size    = -1;
+        is.resolved_at_ms = -1;
+        is.state          = "open";
+        is.evidence_cnt   = 0;
+        in                = rs_avro_encoder_value(c.enc);
+        RS_CHECK(rs_issue_write(in, &is) == 0);
+        out = round_trip(&c);
+        if (out) {
+                memset(&got, 0xa5, sizeof(got));
+                RS_CHECK(rs_issue_read(out, &got, errstr, sizeof(errstr)) == 0);
+                check_same_issue(&got, &is);
+                RS_CHECK(got.route == NULL && got.metric == NULL);
+                RS_CHECK(isnan(got.observed) && isnan(got.threshold));
+                RS_CHECK_INT(got.sample_size, -1);
+                RS_CHECK_INT(got.resolved_at_ms, -1);
+                RS_CHECK_INT(got.evidence_cnt, 0);
+                RS_CHECK_INT(got.evidence_dropped, 0);
+        }
+
+        /* Zero values are present; rewriting replaces the evidence; of a
+         * repeated key the last value stays. */
+        fill_issue(&is, keys, vals);
+        is.sample_size = 0;
+        is.observed    = 0;
+        in             = rs_avro_encoder_value(c.enc);
+        RS_CHECK(rs_issue_write(in, &is) == 0);
+        is.evidence_cnt      = 3;
+        is.evidence[2].key   = "k00";
+        is.evidence[2].value = "last";
+        RS_CHECK(rs_issue_write(in, &is) == 0);
+        out = round_trip(&c);
+        if (out) {
+                RS_CHECK(rs_issue_read(out, &got, errstr, sizeof(errstr)) == 0);
+                RS_CHECK_INT(got.sample_size, 0);
+                RS_CHECK(got.observed == 0);
+                RS_CHECK_INT(got.evidence_cnt, 2);
+                RS_CHECK_STR(got.evidence[0].key, "k00");
+                RS_CHECK_STR(got.evidence[0].value, "last");
+                RS_CHECK_STR(got.evidence[1].key, "k01");
+        }
+
+        is.evidence_cnt = RS_EVENT_MAX_EVIDENCE + 1;
+        RS_CHECK(rs_issue_write(rs_avro_encoder_value(c.enc), &is) == -1);
+        is.evidence_cnt    = 1;
+        is.evidence[0].key = NULL;
+        RS_CHECK(rs_issue_write(rs_avro_encoder_value(c.enc), &is) == -1);
+        is.evidence_cnt = 0;
+        is.title        = NULL;
+        RS_CHECK(rs_issue_write(rs_avro_encoder_value(c.enc), &is) == -1);
+
+out:
+        codec_destroy(&c);
+}
+
+static void check_same_error_aggregate(const rs_error_aggregate_t *a,
+                                       const rs_error_aggregate_t *b) {
+        RS_CHECK_STR(a->aggregate_id, b->aggregate_id);
+        RS_CHECK_STR(a->tenant_id, b->tenant_id);
+        RS_CHECK_STR(a->group_id, b->group_id);
+        RS_CHECK_STR(a->route, b->route);
+        RS_CHECK_INT(a->window_start_ms, b->window_start_ms);
+        RS_CHECK_INT(a->window_end_ms, b->window_end_ms);
+        RS_CHECK_INT(a->errors, b->errors);
+        RS_CHECK(a->weighted_errors == b->weighted_errors);
+        RS_CHECK_INT(a->sessions, b->sessions);
+        RS_CHECK_INT(a->sessions_estimated, b->sessions_estimated);
+        check_opt_double("page_views", a->page_views, b->page_views);
+        check_opt_double("error_rate", a->error_rate, b->error_rate);
+        RS_CHECK_STR(a->category, b->category);
+        RS_CHECK_STR(a->severity, b->severity);
+}
+
+static void test_error_aggregate(void) {
+        rs_error_aggregate_t agg, got;
+        char                 errstr[512];
+        struct codec         c;
+        avro_value_t        *out;
+
+        if (codec_init(&c, RS_SCHEMA_ID_ERROR_AGGREGATE) == -1)
+                goto out;
+
+        agg = (rs_error_aggregate_t){
+            .aggregate_id       = "eagg-77d0",
+            .tenant_id          = "tenant-a",
+            .group_id           = "3f9a1c2b8e7d6a5f",
+            .route              = "/products/:id",
+            .window_start_ms    = 1717171680000LL,
+            .window_end_ms      = 1717171740000LL,
+            .errors             = 42,
+            .weighted_errors    = 168.0,
+            .sessions           = 37,
+            .sessions_estimated = 1,
+            .page_views         = 5120.25,
+            .error_rate         = 168.0 / 5120.25,
+            .category           = "js_error",
+            .severity           = "medium",
+        };
+        RS_CHECK(rs_error_aggregate_write(rs_avro_encoder_value(c.enc), &agg) ==
+                 0);
+        out = round_trip(&c);
+        if (out) {
+                memset(&got, 0xa5, sizeof(got));
+                RS_CHECK_MSG(rs_error_aggregate_read(out, &got, errstr,
+                                                     sizeof(errstr)) == 0,
+                             "%s", errstr);
+                check_same_error_aggregate(&got, &agg);
+        }
+
+        /* Page views not known (yet): no rate either; exact counts. */
+        agg.page_views         = NAN;
+        agg.error_rate         = NAN;
+        agg.sessions_estimated = 0;
+        RS_CHECK(rs_error_aggregate_write(rs_avro_encoder_value(c.enc), &agg) ==
+                 0);
+        out = round_trip(&c);
+        if (out) {
+                memset(&got, 0xa5, sizeof(got));
+                RS_CHECK(rs_error_aggregate_read(out, &got, errstr,
+                                                 sizeof(errstr)) == 0);
+                check_same_error_aggregate(&got, &agg);
+                RS_CHECK(isnan(got.page_views) && isnan(got.error_rate));
+                RS_CHECK_INT(got.sessions_estimated, 0);
+
+                /* An ErrorAggregate is not an Issue. */
+                {
+                        rs_issue_t is;
+                        errstr[0] = '\0';
+                        RS_CHECK(rs_issue_read(out, &is, errstr,
+                                               sizeof(errstr)) == -1);
+                        RS_CHECK(errstr[0] != '\0');
+                }
+        }
+
+        agg.group_id = NULL;
+        RS_CHECK(rs_error_aggregate_write(rs_avro_encoder_value(c.enc), &agg) ==
+                 -1);
+
+out:
+        codec_destroy(&c);
+}
+
 int main(void) {
         char errstr[512] = "";
 
@@ -380,5 +846,8 @@ int main(void) {
                      errstr);
         test_rum_event();
         test_rum_aggregate();
+        test_error_event();
+        test_issue();
+        test_error_aggregate();
         return RS_TEST_DONE();
 }

@@ -76,6 +76,112 @@ typedef struct rs_rum_aggregate_s {
         size_t               metric_cnt;
 } rs_rum_aggregate_t;
 
+#define RS_EVENT_MAX_BREADCRUMBS 32
+#define RS_EVENT_MAX_EVIDENCE    16
+
+/*
+ * Optional fields of the records below, in C: a NULL string, NAN for a
+ * double, and -1 for an int or long (whose values are never negative:
+ * line numbers, statuses, sizes, timestamps). Writers turn each of these
+ * into null, and any negative int or long too; readers turn null back
+ * into them.
+ */
+
+/** Something that happened shortly before an error. */
+typedef struct rs_breadcrumb_s {
+        int64_t     timestamp_ms;
+        const char *category; /**< navigation, ui.click, console, xhr ... */
+        const char *message;
+} rs_breadcrumb_t;
+
+/** A front-end error or failed / slow request (error_event.avsc). */
+typedef struct rs_error_event_s {
+        const char *event_id;
+        const char *tenant_id;
+        const char *session_id;
+        const char *user_id; /**< NULL if absent */
+        int64_t     timestamp_ms;
+        const char *kind; /**< js_error, unhandled_rejection, network_error,
+                               http_error, slow_request, resource_error */
+        const char *error_type;
+        const char *message;
+        const char *stack;       /**< NULL if absent */
+        const char *file;        /**< NULL if absent */
+        int32_t     line;        /**< -1 if absent */
+        int32_t     column;      /**< -1 if absent */
+        int32_t     http_status; /**< -1 if absent */
+        const char *http_method; /**< NULL if absent */
+        const char *request_url; /**< NULL if absent */
+        double      duration_ms; /**< NAN if absent */
+        const char *url;
+        const char *route; /**< NULL if absent */
+        const char *browser;
+        const char *device_type;
+        const char *release; /**< NULL if absent */
+        /** Oldest first. The reader keeps the first
+         *  RS_EVENT_MAX_BREADCRUMBS and counts the rest in
+         *  breadcrumbs_dropped; the writer ignores breadcrumbs_dropped. */
+        rs_breadcrumb_t breadcrumbs[RS_EVENT_MAX_BREADCRUMBS];
+        size_t          breadcrumb_cnt;
+        size_t          breadcrumbs_dropped;
+        int             consent;
+        double          sample_rate;
+} rs_error_event_t;
+
+/** One entry of an issue's evidence map. */
+typedef struct rs_evidence_s {
+        const char *key;
+        const char *value;
+} rs_evidence_t;
+
+/** A detected problem, one version of it (issue.avsc). */
+typedef struct rs_issue_s {
+        const char *issue_id;
+        const char *tenant_id;
+        const char *kind;     /**< regression, error_spike, new_error ... */
+        const char *state;    /**< open, updated, resolved */
+        const char *severity; /**< low, medium, high, critical */
+        const char *title;
+        const char *source;
+        const char *route;         /**< NULL if absent */
+        const char *segment_type;  /**< NULL if absent */
+        const char *segment_value; /**< NULL if absent */
+        const char *metric;        /**< NULL if absent */
+        double      observed;      /**< NAN if absent */
+        double      baseline;      /**< NAN if absent */
+        double      threshold;     /**< NAN if absent */
+        int64_t     sample_size;   /**< -1 if absent */
+        int64_t     opened_at_ms;
+        int64_t     updated_at_ms;
+        int64_t     resolved_at_ms; /**< -1 while open (absent) */
+        int64_t     version;
+        /** Map entries in order. Keys should be distinct: of repeated
+         *  keys, the writer keeps the last value. The reader keeps the
+         *  first RS_EVENT_MAX_EVIDENCE and counts the rest in
+         *  evidence_dropped. */
+        rs_evidence_t evidence[RS_EVENT_MAX_EVIDENCE];
+        size_t        evidence_cnt;
+        size_t        evidence_dropped;
+} rs_issue_t;
+
+/** Errors of one group on one route over one window (error_aggregate.avsc).*/
+typedef struct rs_error_aggregate_s {
+        const char *aggregate_id;
+        const char *tenant_id;
+        const char *group_id;
+        const char *route;
+        int64_t     window_start_ms;
+        int64_t     window_end_ms;
+        int64_t     errors;          /**< error events received */
+        double      weighted_errors; /**< weighted by 1/sample_rate */
+        int64_t     sessions;
+        int         sessions_estimated; /**< 1: sessions is an estimate */
+        double      page_views;         /**< NAN if absent (not known yet) */
+        double      error_rate;         /**< NAN if absent */
+        const char *category;           /**< the group's error kind */
+        const char *severity;
+} rs_error_aggregate_t;
+
 /**
  * @brief Verifies that the compiled-in schemas have the fields at the
  *        positions this module reads and writes.
@@ -112,5 +218,30 @@ int rs_rum_aggregate_write(avro_value_t *v, const rs_rum_aggregate_t *agg);
  */
 size_t rs_rum_aggregate_encode(const rs_rum_aggregate_t *agg, int32_t schema_id,
                                void *buf, size_t size);
+
+/** @brief Fills \p ev from \p v (an ErrorEvent value). Strings borrow from
+ *         v. @returns 0 or -1 with errstr set. */
+int rs_error_event_read(avro_value_t *v, rs_error_event_t *ev, char *errstr,
+                        size_t errstr_size);
+/** @brief Sets every field of \p v (an ErrorEvent value) from \p ev.
+ *  @returns 0, or -1 on a NULL required string or more breadcrumbs than
+ *           RS_EVENT_MAX_BREADCRUMBS. */
+int rs_error_event_write(avro_value_t *v, const rs_error_event_t *ev);
+
+/** @brief Fills \p is from \p v (an Issue value). Strings borrow from v.
+ *  @returns 0 or -1 with errstr set. */
+int rs_issue_read(avro_value_t *v, rs_issue_t *is, char *errstr,
+                  size_t errstr_size);
+/** @brief Sets every field of \p v (an Issue value) from \p is.
+ *  @returns 0, or -1 on a NULL required string or more evidence than
+ *           RS_EVENT_MAX_EVIDENCE. */
+int rs_issue_write(avro_value_t *v, const rs_issue_t *is);
+
+/** @brief Fills \p agg from \p v (an ErrorAggregate value). Strings borrow
+ *         from v. @returns 0 or -1 with errstr set. */
+int rs_error_aggregate_read(avro_value_t *v, rs_error_aggregate_t *agg,
+                            char *errstr, size_t errstr_size);
+/** @brief Sets every field of \p v (an ErrorAggregate value) from \p agg.*/
+int rs_error_aggregate_write(avro_value_t *v, const rs_error_aggregate_t *agg);
 
 #endif
