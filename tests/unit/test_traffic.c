@@ -1,7 +1,8 @@
 /*
- * Unit tests of the synthetic traffic generator: determinism, the shares and
- * ranges the integration tests and the benchmark rely on, and the injected
- * regression.
+ * Unit tests of the synthetic traffic generators: determinism, the shares and
+ * ranges the integration tests and the benchmark rely on, the injected
+ * regression; for errors, the mix of kinds, the PII, the burst and the new
+ * group, and that every error event encodes and decodes.
  */
 #include <math.h>
 #include <stdint.h>
@@ -10,9 +11,12 @@
 #include <string.h>
 
 #include "rs_test.h"
+#include "rumstream/avro.h"
 #include "rumstream/route.h"
 #include "rumstream/traffic.h"
 #include "rumstream/vitals.h"
+
+#define ARRAY_CNT_T(a) (sizeof(a) / sizeof((a)[0]))
 
 static int same_str(const char *a, const char *b) {
         if (!a || !b)
@@ -464,10 +468,704 @@ out:
         free(home_a);
 }
 
+/*
+ * Error traffic.
+ */
+static int same_error_event(const rs_error_event_t *a,
+                            const rs_error_event_t *b) {
+        size_t i;
+
+        if (!same_str(a->event_id, b->event_id) ||
+            !same_str(a->tenant_id, b->tenant_id) ||
+            !same_str(a->session_id, b->session_id) ||
+            !same_str(a->user_id, b->user_id) ||
+            a->timestamp_ms != b->timestamp_ms || !same_str(a->kind, b->kind) ||
+            !same_str(a->error_type, b->error_type) ||
+            !same_str(a->message, b->message) ||
+            !same_str(a->stack, b->stack) || !same_str(a->file, b->file) ||
+            a->line != b->line || a->column != b->column ||
+            a->http_status != b->http_status ||
+            !same_str(a->http_method, b->http_method) ||
+            !same_str(a->request_url, b->request_url) ||
+            !same_num(a->duration_ms, b->duration_ms) ||
+            !same_str(a->url, b->url) || !same_str(a->route, b->route) ||
+            !same_str(a->browser, b->browser) ||
+            !same_str(a->device_type, b->device_type) ||
+            !same_str(a->release, b->release) || a->consent != b->consent ||
+            a->sample_rate != b->sample_rate ||
+            a->breadcrumb_cnt != b->breadcrumb_cnt)
+                return 0;
+        for (i = 0; i < a->breadcrumb_cnt; i++)
+                if (a->breadcrumbs[i].timestamp_ms !=
+                        b->breadcrumbs[i].timestamp_ms ||
+                    !same_str(a->breadcrumbs[i].category,
+                              b->breadcrumbs[i].category) ||
+                    !same_str(a->breadcrumbs[i].message,
+                              b->breadcrumbs[i].message))
+                        return 0;
+        return 1;
+}
+
+static int luhn_ok(const char *digits) {
+        int    sum = 0, dbl = 0;
+        size_t i = strlen(digits);
+
+        while (i-- > 0) {
+                int d = digits[i] - '0';
+
+                if (d < 0 || d > 9)
+                        return 0;
+                if (dbl && (d *= 2) > 9)
+                        d -= 9;
+                sum += d;
+                dbl = !dbl;
+        }
+        return sum % 10 == 0;
+}
+
+static int contains(const char *hay, const char *needle) {
+        return hay && strstr(hay, needle) != NULL;
+}
+
+/* Where PII string \p pii occurs in \p ev: a bit per place (1 message,
+ * 2 url, 4 request url, 8 breadcrumb, 16 elsewhere), 0 if nowhere. */
+static int pii_places(const rs_error_event_t *ev, const char *pii) {
+        int    at = 0;
+        size_t i;
+
+        at |= contains(ev->message, pii) ? 1 : 0;
+        at |= contains(ev->url, pii) ? 2 : 0;
+        at |= contains(ev->request_url, pii) ? 4 : 0;
+        for (i = 0; i < ev->breadcrumb_cnt; i++)
+                at |= contains(ev->breadcrumbs[i].message, pii) ? 8 : 0;
+        if (contains(ev->file, pii) || contains(ev->route, pii) ||
+            contains(ev->user_id, pii) || contains(ev->session_id, pii) ||
+            contains(ev->error_type, pii) || contains(ev->release, pii) ||
+            (contains(ev->stack, pii) && !contains(ev->message, pii)))
+                at |= 16;
+        return at;
+}
+
+static void test_error_conf(void) {
+        rs_error_traffic_conf_t c;
+        rs_error_traffic_t     *t;
+        rs_traffic_conf_t       pc;
+        rs_traffic_t           *pv;
+        char                    errstr[256];
+        const char *const      *pii;
+        size_t                  pii_cnt, i;
+        int                     k, j, bad_cat = 0;
+
+        rs_error_traffic_conf_defaults(&c);
+        RS_CHECK_REL(c.pii_ratio, 0.2, 1e-12);
+        RS_CHECK_REL(c.errors_per_sec, 10, 1e-12);
+        RS_CHECK_INT(c.tenants, 5);
+        RS_CHECK(c.burst_tenant == NULL && c.new_group_tenant == NULL);
+
+#define REFUSED(field, value)                                                  \
+        do {                                                                   \
+                rs_error_traffic_conf_defaults(&c);                            \
+                c.field   = value;                                             \
+                errstr[0] = '\0';                                              \
+                t         = rs_error_traffic_new(&c, errstr, sizeof(errstr));  \
+                RS_CHECK_MSG(t == NULL && errstr[0], "%s accepted", #field);   \
+                rs_error_traffic_destroy(t);                                   \
+        } while (0)
+        REFUSED(tenants, 0);
+        REFUSED(errors_per_sec, 0);
+        REFUSED(pii_ratio, 1.5);
+        REFUSED(burst_tenant, "acme-shop"); /* no route */
+        REFUSED(new_group_tenant, "no-such-tenant");
+#undef REFUSED
+        rs_error_traffic_conf_defaults(&c);
+        c.burst_tenant  = "acme-shop";
+        c.burst_from_ms = 0;
+        c.burst_to_ms   = 1;
+        c.burst_factor  = 5;
+        {
+                /* Only routes whose URLs normalize to the route itself. */
+                static const char *const bad[] = {"/blog/:slug", "/nowhere",
+                                                  "/category/:name"};
+                for (i = 0; i < ARRAY_CNT_T(bad); i++) {
+                        c.burst_route = bad[i];
+                        t = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+                        RS_CHECK_MSG(t == NULL, "burst on %s", bad[i]);
+                        rs_error_traffic_destroy(t);
+                }
+                c.burst_route  = "/checkout";
+                c.burst_factor = 0.5;
+                t = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+                RS_CHECK(t == NULL);
+                c.burst_factor = 5;
+                c.burst_tenant = "globex";
+                t = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+                RS_CHECK(t == NULL);
+                RS_CHECK(strstr(errstr, "unknown tenant") != NULL);
+        }
+        rs_error_traffic_destroy(NULL);
+
+        /* The page views' tenants and routes. */
+        rs_error_traffic_conf_defaults(&c);
+        rs_traffic_conf_defaults(&pc);
+        c.seed = pc.seed = 3;
+        c.tenants = pc.tenants = 8;
+        c.routes_per_tenant = pc.routes_per_tenant = 20;
+        t  = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+        pv = rs_traffic_new(&pc);
+        RS_CHECK_MSG(t && pv, "%s", errstr);
+        if (t && pv) {
+                RS_CHECK_INT(rs_error_traffic_tenant_count(t),
+                             rs_traffic_tenant_count(pv));
+                for (k = 0; k < rs_traffic_tenant_count(pv); k++) {
+                        RS_CHECK_STR(rs_error_traffic_tenant(t, k),
+                                     rs_traffic_tenant(pv, k));
+                        RS_CHECK(rs_error_traffic_tenant_sample_rate(t, k) ==
+                                 rs_traffic_tenant_sample_rate(pv, k));
+                }
+                RS_CHECK(rs_error_traffic_tenant(t, 8) == NULL);
+                RS_CHECK_INT(rs_error_traffic_route_count(t),
+                             rs_traffic_route_count(pv));
+                for (k = 0; k < rs_traffic_route_count(pv); k++)
+                        RS_CHECK_STR(rs_error_traffic_route(t, k),
+                                     rs_traffic_route(pv, k));
+                RS_CHECK(rs_error_traffic_route(t, 20) == NULL);
+
+                /* Catalogues: 10-20 distinct bugs, never the new one. */
+                for (k = 0; k < rs_error_traffic_tenant_count(t); k++) {
+                        int cnt = rs_error_traffic_bug_count(t, k);
+
+                        bad_cat += cnt < 10 || cnt > 20;
+                        for (j = 0; j < cnt; j++) {
+                                int m;
+
+                                bad_cat +=
+                                    !strcmp(rs_error_traffic_bug(t, k, j),
+                                            "promo-banner-null");
+                                for (m = 0; m < j; m++)
+                                        bad_cat += !strcmp(
+                                            rs_error_traffic_bug(t, k, j),
+                                            rs_error_traffic_bug(t, k, m));
+                        }
+                        bad_cat += rs_error_traffic_bug(t, k, cnt) != NULL;
+                }
+                RS_CHECK_INT(bad_cat, 0);
+                RS_CHECK_INT(rs_error_traffic_bug_count(t, 8), 0);
+        }
+        rs_error_traffic_destroy(t);
+        rs_traffic_destroy(pv);
+
+        pii_cnt = rs_error_traffic_pii_strings(&pii);
+        RS_CHECK(pii_cnt >= 20);
+        for (i = 0; i < pii_cnt; i++)
+                RS_CHECK_MSG(strlen(pii[i]) >= 8, "%s", pii[i]);
+        RS_CHECK(luhn_ok("4111111111111111") && !luhn_ok("4111111111111112"));
+}
+
+static void test_error_determinism(void) {
+        rs_error_traffic_conf_t c;
+        rs_error_traffic_t     *a, *b, *d;
+        rs_error_event_t        ea, eb, ed;
+        char                    errstr[256];
+        int                     i, identical = 1, id_diff = 0, msg_diff = 0;
+        const int               n = 5000;
+
+        rs_error_traffic_conf_defaults(&c);
+        c.seed              = 42;
+        c.burst_tenant      = "acme-shop";
+        c.burst_route       = "/cart";
+        c.burst_from_ms     = c.start_ms + 60 * 1000;
+        c.burst_to_ms       = c.start_ms + 120 * 1000;
+        c.burst_factor      = 10;
+        c.new_group_tenant  = "initech-app";
+        c.new_group_from_ms = c.start_ms + 30 * 1000;
+        a                   = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+        b                   = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+        c.seed              = 43;
+        d                   = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK_MSG(a && b && d, "%s", errstr);
+        if (!a || !b || !d)
+                goto out;
+
+        for (i = 0; i < n; i++) {
+                rs_error_traffic_next(a, &ea);
+                rs_error_traffic_next(b, &eb);
+                rs_error_traffic_next(d, &ed);
+                if (identical && (!same_error_event(&ea, &eb) ||
+                                  rs_error_traffic_last_has_pii(a) !=
+                                      rs_error_traffic_last_has_pii(b) ||
+                                  strcmp(rs_error_traffic_last_bug(a),
+                                         rs_error_traffic_last_bug(b)))) {
+                        identical = 0;
+                        fprintf(stderr, "error events %d differ: %s vs %s\n", i,
+                                ea.event_id, eb.event_id);
+                }
+                id_diff += strcmp(ea.event_id, ed.event_id) != 0;
+                msg_diff += strcmp(ea.url, ed.url) != 0;
+        }
+        RS_CHECK(identical);
+        RS_CHECK_INT(rs_error_traffic_count(a), n);
+        RS_CHECK_INT(id_diff, n);
+        RS_CHECK_MSG(msg_diff > n * 9 / 10, "%d of %d urls differ", msg_diff,
+                     n);
+out:
+        rs_error_traffic_destroy(a);
+        rs_error_traffic_destroy(b);
+        rs_error_traffic_destroy(d);
+}
+
+/* Bundle file seen per (tenant, bug, release). */
+typedef struct bundle_seen_s {
+        char tenant[32], bug[32], release[24], file[256];
+} bundle_seen_t;
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_error_mix(void) {
+        static const char *const kinds[] = {
+            "js_error",   "unhandled_rejection", "network_error",
+            "http_error", "slow_request",        "resource_error"};
+        enum { N = 20000, BUNDLES_MAX = 4000 };
+        rs_error_traffic_conf_t c;
+        rs_traffic_conf_t       pc;
+        rs_error_traffic_t     *t   = NULL;
+        rs_traffic_t           *pv  = NULL;
+        rs_avro_registry_t     *reg = NULL;
+        rs_avro_encoder_t      *enc = NULL;
+        rs_avro_decoder_t      *dec = NULL;
+        rs_error_event_t        ev, back;
+        rs_rum_event_t          pev;
+        bundle_seen_t          *bundles = calloc(BUNDLES_MAX, sizeof(*bundles));
+        char                  **sessions = calloc(N, sizeof(char *));
+        char                    hosts[8][64], errstr[512];
+        const char *const      *pii;
+        const char             *top_bug = NULL, *top_tenant = NULL;
+        size_t                  pii_cnt, i, n_bundles = 0, n_sess = 0, distinct;
+        int     kind_seen[6] = {0}, *pii_seen = NULL, places = 0, k, j;
+        int     flagged = 0, pii_mismatch = 0, elsewhere = 0, codec_bad = 0;
+        int     route_bad = 0, host_bad = 0, stack_bad = 0, req_bad = 0;
+        int     crumb_bad = 0, ts_bad = 0, rate_bad = 0, release_clash = 0;
+        int     releases_differ = 0, with_release = 0, consent = 0, users = 0;
+        int     msg_pii_no_stack = 0, v8 = 0, gecko = 0, routes_given = 0;
+        int64_t lo, hi;
+
+        rs_error_traffic_conf_defaults(&c);
+        rs_traffic_conf_defaults(&pc);
+        c.seed = pc.seed = 5;
+        c.tenants = pc.tenants = 6;
+        c.routes_per_tenant = pc.routes_per_tenant = 17;
+        t        = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+        pv       = rs_traffic_new(&pc);
+        pii_cnt  = rs_error_traffic_pii_strings(&pii);
+        pii_seen = calloc(pii_cnt, sizeof(int));
+        reg      = rs_avro_registry_new(errstr, sizeof(errstr));
+        if (reg) {
+                enc = rs_avro_encoder_new(reg, RS_SCHEMA_ID_ERROR_EVENT, errstr,
+                                          sizeof(errstr));
+                dec = rs_avro_decoder_new(reg, RS_SCHEMA_ID_ERROR_EVENT, errstr,
+                                          sizeof(errstr));
+        }
+        RS_CHECK_MSG(t && pv && enc && dec && bundles && sessions && pii_seen,
+                     "%s", errstr);
+        if (!t || !pv || !enc || !dec || !bundles || !sessions || !pii_seen)
+                goto out;
+
+        /* The page views' host of every tenant. */
+        memset(hosts, 0, sizeof(hosts));
+        for (i = 0; i < 5000; i++) {
+                rs_traffic_next(pv, &pev);
+                for (k = 0; k < c.tenants; k++)
+                        if (!strcmp(pev.tenant_id, rs_traffic_tenant(pv, k)))
+                                sscanf(pev.url, "https://%63[^/]", hosts[k]);
+        }
+        /* The most frequent bug of the busiest tenant. */
+        top_tenant = rs_error_traffic_tenant(t, 0);
+        top_bug    = rs_error_traffic_bug(t, 0, 0);
+
+        lo = c.start_ms - c.max_disorder_ms;
+        hi = c.start_ms + (int64_t)((N - 1) * 1000.0 / c.errors_per_sec);
+        for (i = 0; i < N; i++) {
+                avro_value_t *out;
+                const void   *buf;
+                size_t        len, b;
+                char          route[RS_ROUTE_MAX];
+                int           has = 0, tn = -1, at;
+
+                rs_error_traffic_next(t, &ev);
+
+                for (k = 0; k < 6; k++)
+                        kind_seen[k] += !strcmp(ev.kind, kinds[k]);
+                for (k = 0; k < c.tenants; k++)
+                        if (!strcmp(ev.tenant_id,
+                                    rs_error_traffic_tenant(t, k)))
+                                tn = k;
+                if (tn < 0 || ev.sample_rate !=
+                                  rs_error_traffic_tenant_sample_rate(t, tn))
+                        rate_bad++;
+                if (ev.timestamp_ms < lo || ev.timestamp_ms > hi)
+                        ts_bad++;
+                consent += ev.consent;
+                users += ev.user_id != NULL;
+
+                /* PII: exactly in the flagged events. */
+                for (b = 0; b < pii_cnt; b++) {
+                        if (!(at = pii_places(&ev, pii[b])))
+                                continue;
+                        has = 1;
+                        pii_seen[b]++;
+                        places |= at;
+                        elsewhere += (at & 16) != 0;
+                        if ((at & 1) && !ev.stack)
+                                msg_pii_no_stack++;
+                }
+                flagged += rs_error_traffic_last_has_pii(t);
+                if (has != rs_error_traffic_last_has_pii(t) &&
+                    pii_mismatch++ < 3)
+                        fprintf(stderr, "PII %d, flagged %d: %s %s\n", has,
+                                rs_error_traffic_last_has_pii(t), ev.message,
+                                ev.url);
+
+                /* Same hosts and routes as the page views. */
+                rs_route_normalize(ev.url, strlen(ev.url), route);
+                if (tn >= 0 &&
+                    (strncmp(ev.url, "https://", 8) ||
+                     strncmp(ev.url + 8, hosts[tn], strlen(hosts[tn])) ||
+                     !hosts[tn][0]))
+                        host_bad++;
+                if (!route_known(pv, route) ||
+                    (ev.route && strcmp(ev.route, route)))
+                        route_bad++;
+                routes_given += ev.route != NULL;
+
+                /* Stacks in the browser's format, file/line/column from
+                 * the top frame. */
+                if (ev.stack) {
+                        int is_v8 = strcmp(ev.browser, "firefox") &&
+                                    strcmp(ev.browser, "safari");
+                        char head[128];
+
+                        snprintf(head, sizeof(head), "%s: ", ev.error_type);
+                        v8 += is_v8;
+                        gecko += !is_v8;
+                        if (!ev.file || ev.line < 1 || ev.column < 1 ||
+                            !strstr(ev.stack, ev.file) ||
+                            (is_v8 && (strncmp(ev.stack, head, strlen(head)) ||
+                                       !strstr(ev.stack, "\n    at "))) ||
+                            (!is_v8 && (strstr(ev.stack, "    at ") ||
+                                        !strstr(ev.stack, "@https://"))))
+                                stack_bad++;
+                } else if (ev.file || (ev.line != -1 &&
+                                       strcmp(rs_error_traffic_last_bug(t),
+                                              "script-error"))) {
+                        stack_bad++;
+                }
+
+                /* Requests: status class, method, URL, duration. */
+                if (!strcmp(ev.kind, "http_error") ||
+                    !strcmp(ev.kind, "slow_request")) {
+                        char cls[8];
+
+                        snprintf(cls, sizeof(cls), "%dxx",
+                                 ev.http_status / 100 % 10);
+                        if (ev.http_status < 200 ||
+                            strcmp(cls, ev.error_type) || !ev.http_method ||
+                            !ev.request_url || isnan(ev.duration_ms) ||
+                            (!strcmp(ev.kind, "slow_request") &&
+                             ev.duration_ms < 3000) ||
+                            (!strcmp(ev.kind, "http_error") &&
+                             ev.http_status < 400))
+                                req_bad++;
+                } else if (!strcmp(ev.kind, "network_error")) {
+                        if (ev.http_status != -1 || !ev.request_url ||
+                            !ev.http_method)
+                                req_bad++;
+                } else if (ev.http_status != -1 || !isnan(ev.duration_ms)) {
+                        req_bad++;
+                }
+
+                for (b = 0; b < ev.breadcrumb_cnt; b++)
+                        if (ev.breadcrumbs[b].timestamp_ms > ev.timestamp_ms ||
+                            (b > 0 && ev.breadcrumbs[b].timestamp_ms <
+                                          ev.breadcrumbs[b - 1].timestamp_ms))
+                                crumb_bad++;
+
+                /* Bundles: one file per (tenant, bug, release), another
+                 * one in another release. */
+                with_release += ev.release != NULL;
+                if (ev.stack && ev.release) {
+                        for (b = 0; b < n_bundles; b++) {
+                                bundle_seen_t *bs = &bundles[b];
+
+                                if (strcmp(bs->tenant, ev.tenant_id) ||
+                                    strcmp(bs->bug,
+                                           rs_error_traffic_last_bug(t)))
+                                        continue;
+                                if (!strcmp(bs->release, ev.release)) {
+                                        release_clash +=
+                                            strcmp(bs->file, ev.file) != 0;
+                                        break;
+                                }
+                                releases_differ +=
+                                    !strcmp(bs->file, ev.file) ? -1000 : 1;
+                        }
+                        if (b == n_bundles && n_bundles < BUNDLES_MAX) {
+                                bundle_seen_t *bs = &bundles[n_bundles++];
+
+                                snprintf(bs->tenant, sizeof(bs->tenant), "%s",
+                                         ev.tenant_id);
+                                snprintf(bs->bug, sizeof(bs->bug), "%s",
+                                         rs_error_traffic_last_bug(t));
+                                snprintf(bs->release, sizeof(bs->release), "%s",
+                                         ev.release);
+                                snprintf(bs->file, sizeof(bs->file), "%s",
+                                         ev.file);
+                        }
+                }
+
+                if (!strcmp(ev.tenant_id, top_tenant) &&
+                    !strcmp(rs_error_traffic_last_bug(t), top_bug))
+                        sessions[n_sess++] = strdup(ev.session_id);
+
+                /* Every event encodes and decodes unchanged. */
+                if (rs_error_event_write(rs_avro_encoder_value(enc), &ev) ||
+                    rs_avro_encoder_encode(enc, &buf, &len, errstr,
+                                           sizeof(errstr)) ||
+                    rs_avro_decoder_decode(dec, buf, len, &out, errstr,
+                                           sizeof(errstr)) ||
+                    rs_error_event_read(out, &back, errstr, sizeof(errstr)) ||
+                    !same_error_event(&back, &ev)) {
+                        if (codec_bad++ < 3)
+                                fprintf(stderr, "event %zu: codec: %s\n", i,
+                                        errstr);
+                }
+        }
+
+        for (k = 0; k < 6; k++)
+                RS_CHECK_MSG(kind_seen[k] > 0, "no %s", kinds[k]);
+        printf("kinds: js %d rejection %d network %d http %d slow %d "
+               "resource %d\n",
+               kind_seen[0], kind_seen[1], kind_seen[2], kind_seen[3],
+               kind_seen[4], kind_seen[5]);
+        RS_CHECK_INT(codec_bad, 0);
+        RS_CHECK_INT(rate_bad, 0);
+        RS_CHECK_INT(ts_bad, 0);
+        RS_CHECK_INT(host_bad, 0);
+        RS_CHECK_INT(route_bad, 0);
+        RS_CHECK_INT(stack_bad, 0);
+        RS_CHECK_INT(req_bad, 0);
+        RS_CHECK_INT(crumb_bad, 0);
+        RS_CHECK_INT(pii_mismatch, 0);
+        RS_CHECK_INT(elsewhere, 0);
+        RS_CHECK_MSG(flagged > N * 18 / 100 && flagged < N * 22 / 100,
+                     "PII in %d of %d", flagged, N);
+        for (i = 0; i < pii_cnt; i++)
+                RS_CHECK_MSG(pii_seen[i] > 0, "PII string %s never seen",
+                             pii[i]);
+        RS_CHECK_INT(places, 1 | 2 | 4 | 8);
+        RS_CHECK(msg_pii_no_stack > 0);
+        /* The card numbers are real-looking: they pass the Luhn check. */
+        for (i = 0; i < pii_cnt; i++) {
+                size_t d = strspn(pii[i], "0123456789");
+
+                if (d == strlen(pii[i]) && d >= 13)
+                        RS_CHECK_MSG(luhn_ok(pii[i]), "%s", pii[i]);
+        }
+        RS_CHECK(v8 > 0 && gecko > 0);
+        RS_CHECK_INT(release_clash, 0);
+        RS_CHECK_MSG(releases_differ > 0, "bundles across releases: %d",
+                     releases_differ);
+        RS_CHECK_MSG(with_release > N / 2 && with_release < N,
+                     "release in %d of %d", with_release, N);
+        RS_CHECK_MSG(consent > N * 95 / 100, "consent %d of %d", consent, N);
+        RS_CHECK_MSG(users > N * 20 / 100 && users < N * 40 / 100,
+                     "user ids %d of %d", users, N);
+        RS_CHECK_MSG(routes_given > N * 50 / 100 && routes_given < N * 70 / 100,
+                     "route given in %d of %d", routes_given, N);
+
+        /* A group hits many sessions. */
+        qsort(sessions, n_sess, sizeof(*sessions), cmp_str);
+        for (i = 0, distinct = 0; i < n_sess; i++)
+                distinct += i == 0 || strcmp(sessions[i], sessions[i - 1]);
+        printf("%s of %s: %zu errors in %zu sessions\n", top_bug, top_tenant,
+               n_sess, distinct);
+        RS_CHECK_MSG(n_sess > 500 && distinct > n_sess / 3,
+                     "%zu errors, %zu sessions", n_sess, distinct);
+        for (j = 0; j < (int)n_sess; j++)
+                free(sessions[j]);
+
+out:
+        rs_error_traffic_destroy(t);
+        rs_traffic_destroy(pv);
+        rs_avro_encoder_destroy(enc);
+        rs_avro_decoder_destroy(dec);
+        rs_avro_registry_destroy(reg);
+        free(bundles);
+        free(sessions);
+        free(pii_seen);
+}
+
+/* Counts the burst bug on the burst route of the burst tenant inside and
+ * outside the window. */
+struct burst_count {
+        int in, out, extra, extra_bad;
+};
+
+static void test_error_burst(void) {
+        rs_error_traffic_conf_t c;
+        rs_error_traffic_t     *t = NULL, *ref = NULL;
+        rs_error_event_t        ev, er;
+        struct burst_count      got = {0}, plain = {0};
+        char                    errstr[256], route[RS_ROUTE_MAX];
+        const char             *bug;
+        int64_t                 end;
+        int                     differ = 0, bug_elsewhere = 0;
+
+        rs_error_traffic_conf_defaults(&c);
+        c.seed          = 9;
+        c.burst_tenant  = "acme-shop";
+        c.burst_route   = "/products/:id";
+        c.burst_from_ms = c.start_ms + 5 * 60 * 1000;
+        c.burst_to_ms   = c.start_ms + 10 * 60 * 1000;
+        c.burst_factor  = 20;
+        t               = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+        c.burst_factor  = 1; /* the same run without the extra errors */
+        ref             = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK_MSG(t && ref, "%s", errstr);
+        if (!t || !ref)
+                goto out;
+        bug = rs_error_traffic_bug(t, 0, 0);
+        end = c.start_ms + 15 * 60 * 1000;
+
+        while (rs_error_traffic_clock_ms(t) < end) {
+                int is_bug, in;
+
+                rs_error_traffic_next(t, &ev);
+                rs_route_normalize(ev.url, strlen(ev.url), route);
+                is_bug = !strcmp(ev.tenant_id, "acme-shop") &&
+                         !strcmp(rs_error_traffic_last_bug(t), bug);
+                in = ev.timestamp_ms >= c.burst_from_ms &&
+                     ev.timestamp_ms < c.burst_to_ms;
+                /* The bug moved to the burst route, for the whole run. */
+                bug_elsewhere += is_bug && strcmp(route, c.burst_route);
+                if (is_bug) {
+                        if (in)
+                                got.in++;
+                        else
+                                got.out++;
+                }
+                if (rs_error_traffic_last_is_burst(t)) {
+                        got.extra++;
+                        got.extra_bad += !in || !is_bug;
+                        continue;
+                }
+                /* Apart from the extra errors, the run without them. */
+                rs_error_traffic_next(ref, &er);
+                if (!same_error_event(&ev, &er) && differ++ < 3)
+                        fprintf(stderr, "burst run differs: %s vs %s\n",
+                                ev.event_id, er.event_id);
+                if (rs_error_traffic_last_is_burst(ref))
+                        differ++;
+                if (!strcmp(er.tenant_id, "acme-shop") &&
+                    !strcmp(rs_error_traffic_last_bug(ref), bug)) {
+                        if (er.timestamp_ms >= c.burst_from_ms &&
+                            er.timestamp_ms < c.burst_to_ms)
+                                plain.in++;
+                        else
+                                plain.out++;
+                }
+        }
+        printf("burst of %s: %d in the window (%d without the burst, %d "
+               "extra), %d outside (%d)\n",
+               bug, got.in, plain.in, got.extra, got.out, plain.out);
+        RS_CHECK_INT(differ, 0);
+        RS_CHECK_INT(bug_elsewhere, 0);
+        RS_CHECK_INT(got.extra_bad, 0);
+        RS_CHECK_INT(got.out, plain.out);
+        RS_CHECK_INT(got.in, plain.in + got.extra);
+        RS_CHECK_MSG(plain.in > 100, "%d", plain.in);
+        /* Twice as long outside, at the normal rate. */
+        RS_CHECK_MSG(plain.out > plain.in * 3 / 2 &&
+                         plain.out < plain.in * 5 / 2,
+                     "%d outside, %d inside", plain.out, plain.in);
+        RS_CHECK_MSG(got.in > plain.in * 17 && got.in < plain.in * 23, "x%.2f",
+                     (double)got.in / plain.in);
+
+out:
+        rs_error_traffic_destroy(t);
+        rs_error_traffic_destroy(ref);
+}
+
+static void test_error_new_group(void) {
+        rs_error_traffic_conf_t c;
+        rs_error_traffic_t     *t = NULL, *ref = NULL;
+        rs_error_event_t        ev, er;
+        char                    errstr[256], route[RS_ROUTE_MAX];
+        int per_minute[5] = {0}, early = 0, misplaced = 0, differ = 0;
+        int flagged_wrong = 0, k, total;
+
+        rs_error_traffic_conf_defaults(&c);
+        c.seed              = 21;
+        ref                 = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+        c.new_group_tenant  = "initech-app";
+        c.new_group_from_ms = c.start_ms + 5 * 60 * 1000;
+        t                   = rs_error_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK_MSG(t && ref, "%s", errstr);
+        if (!t || !ref)
+                goto out;
+
+        while (rs_error_traffic_clock_ms(t) < c.start_ms + 10 * 60 * 1000) {
+                int is_new;
+
+                rs_error_traffic_next(t, &ev);
+                is_new =
+                    !strcmp(rs_error_traffic_last_bug(t), "promo-banner-null");
+                flagged_wrong +=
+                    is_new != rs_error_traffic_last_is_new_group(t);
+                if (!is_new) {
+                        rs_error_traffic_next(ref, &er);
+                        if (!same_error_event(&ev, &er))
+                                differ++;
+                        continue;
+                }
+                rs_route_normalize(ev.url, strlen(ev.url), route);
+                if (ev.timestamp_ms < c.new_group_from_ms)
+                        early++;
+                else if (ev.timestamp_ms < c.new_group_from_ms + 5 * 60 * 1000)
+                        per_minute[(ev.timestamp_ms - c.new_group_from_ms) /
+                                   60000]++;
+                misplaced += strcmp(ev.tenant_id, "initech-app") ||
+                             strcmp(route, "/") || !ev.stack;
+        }
+        printf("new group per minute: %d %d %d %d %d\n", per_minute[0],
+               per_minute[1], per_minute[2], per_minute[3], per_minute[4]);
+        RS_CHECK_INT(early, 0);
+        RS_CHECK_INT(misplaced, 0);
+        RS_CHECK_INT(differ, 0);
+        RS_CHECK_INT(flagged_wrong, 0);
+        /* About ten a minute (a tenth of initech-app's ~1.6/s): in
+         * every minute, Poisson noise apart. */
+        for (k = 0, total = 0; k < 5; k++) {
+                RS_CHECK_MSG(per_minute[k] >= 1, "minute %d: %d", k,
+                             per_minute[k]);
+                total += per_minute[k];
+        }
+        RS_CHECK_MSG(total >= 25 && total <= 80, "%d in 5 minutes", total);
+
+out:
+        rs_error_traffic_destroy(t);
+        rs_error_traffic_destroy(ref);
+}
+
 int main(void) {
         test_conf();
         test_determinism();
         test_distribution();
         test_regression();
+        test_error_conf();
+        test_error_determinism();
+        test_error_mix();
+        test_error_burst();
+        test_error_new_group();
         return RS_TEST_DONE();
 }

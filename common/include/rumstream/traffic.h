@@ -1,8 +1,9 @@
 /*
- * traffic: a deterministic generator of realistic RUM page views, for
- * rumctl, the integration tests and the benchmark.
+ * traffic: deterministic generators of realistic RUM page views and, below
+ * (rs_error_traffic_*), of front-end errors on the same sites, for rumctl,
+ * the integration tests and the benchmark.
  *
- * What it models:
+ * What the page views model:
  * - Tenants "acme-shop", "globex-news", "initech-app", "umbrella-travel",
  *   "hooli-search", then "tenant-06", "tenant-07", ...; tenant traffic and
  *   route popularity within a tenant are Zipf-like (a few hot pages, a long
@@ -45,6 +46,7 @@
 #ifndef RS_TRAFFIC_H
 #define RS_TRAFFIC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rumstream/event.h"
@@ -117,5 +119,161 @@ const char *rs_traffic_route(const rs_traffic_t *t, int i);
 
 /** @brief 1 if the last event returned was one the regression applied to. */
 int rs_traffic_last_regressed(const rs_traffic_t *t);
+
+
+/*
+ * Error traffic: a second, independent generator of front-end errors
+ * (schemas/error_event.avsc) for the same sites.
+ *
+ * What it models:
+ * - The same tenants (names, hosts, sample rates, Zipf share of traffic
+ *   with the same tenant_skew) and the same routes and concrete URLs as
+ *   the page views of the same seed, tenants and routes_per_tenant, from
+ *   the same code: error rates per (tenant, route) can be computed against
+ *   the page views. When the agent "knows" the route (~60% of events),
+ *   route is the normalized URL, i.e. what the processor would derive.
+ * - Each tenant has a catalogue of 10-20 recurring bugs drawn from ~30
+ *   templates, at least one of each kind; catalogue entry 0 is the most
+ *   frequent, popularity is Zipf (s = 1.1). Kinds: js_error (TypeError,
+ *   ReferenceError, SyntaxError, RangeError, SecurityError,
+ *   QuotaExceededError, ChunkLoadError "Loading chunk 123 failed.",
+ *   "Script error.", ResizeObserver noise), unhandled_rejection (with and
+ *   without stack, "Non-Error promise rejection captured with value:
+ *   ..."), network_error ("Failed to fetch"), http_error (500/502/503/504,
+ *   404, 401, 429 on API endpoints such as /api/orders/<id>; error_type is
+ *   the status class, "5xx"), slow_request (a 2xx taking seconds, with
+ *   duration_ms) and resource_error (images, stylesheets, CSP violations).
+ *   Messages carry variable parts: ids, quoted values, URLs, durations.
+ * - Stacks: V8 format ("    at fn (url:line:col)") for Chrome, Edge,
+ *   Samsung and Opera, Gecko/WebKit format ("fn@url:line:col") for Firefox
+ *   and Safari. Frames point into bundles /static/js/<chunk>.<hash>.js
+ *   whose hash changes with every release (the vendor bundle's every
+ *   fourth), and line and column change with the release too; function
+ *   names and messages do not, so a bug is one group across browsers and
+ *   releases. Each tenant deploys every 2 hours of event time (its own
+ *   phase); ~19% of sessions still run the previous release. release is
+ *   "<major>.<minor>.<patch>", absent for tenants that set none (~1 in 5).
+ * - Errors belong to sessions with about two errors each, drawn from a
+ *   pool of concurrent sessions as for page views, so a group hits many
+ *   distinct sessions. A session fixes device, browser, consent (false for
+ *   no_consent_ratio) and a logged-in user ("user-<n>", ~30%).
+ * - Breadcrumbs (0-8, oldest first): navigation, ui.click, xhr, console.
+ * - PII: a pii_ratio fraction of events carries one (or, for a login
+ *   request body, two) of the strings rs_error_traffic_pii_strings()
+ *   lists, in one place: the page URL's query string (?email=...,
+ *   &access_token=...), the request URL's query string, a breadcrumb
+ *   ("POST /api/login {"email":"...","password":"..."}", "Authorization:
+ *   Bearer eyJ...") or the message of bugs whose message has a value in it
+ *   ("No account found for <email>", "Card <number> was declined",
+ *   "Non-Error promise rejection captured with value: {...}", "Rate limit
+ *   exceeded for <ip>"; a V8 stack repeats the message). Other events
+ *   carry none of those strings.
+ * - Time as for page views: errors_per_sec of event time, each timestamp
+ *   moved back by up to max_disorder_ms.
+ * - Optionally a burst: catalogue entry 0 of burst_tenant happens on
+ *   burst_route (for the whole run), and within [burst_from_ms,
+ *   burst_to_ms) extra occurrences of it arrive (Poisson) at
+ *   burst_factor - 1 times its normal rate, so it happens burst_factor
+ *   times as often. Their timestamps stay inside the window.
+ * - Optionally a new group: from new_group_from_ms on, a bug no tenant's
+ *   catalogue has ("promo-banner-null": TypeError "Cannot read properties
+ *   of null (reading 'addEventListener')" in initPromoBanner, on route
+ *   "/") occurs for new_group_tenant at a tenth of that tenant's error
+ *   rate (Poisson), never before new_group_from_ms (disorder included).
+ * The burst and the new group are extra events from PRNG streams of their
+ * own: the other events are the same sequence as without them (with the
+ * same burst_route, which moves catalogue entry 0).
+ */
+typedef struct rs_error_traffic_conf_s {
+        uint64_t seed;              /**< default 1 */
+        int      tenants;           /**< default 5 */
+        int      routes_per_tenant; /**< default 12 */
+        int64_t  start_ms;          /**< event time of the first event */
+        /** Event-time rate of the ordinary errors (burst and new group
+         *  come on top); default 10. */
+        double  errors_per_sec;
+        int64_t max_disorder_ms;  /**< default 2000 */
+        double  tenant_skew;      /**< default 0.6, as for page views */
+        double  no_consent_ratio; /**< default 0.02 */
+        double  pii_ratio;        /**< events carrying PII; default 0.2 */
+        /** Tenant id with a burst, or NULL for none (copied). */
+        const char *burst_tenant;
+        /** Normalized route of the burst (copied): one of the route
+         *  templates whose URLs normalize to it, e.g. "/checkout" or
+         *  "/products/:id", not a slug or category route. */
+        const char *burst_route;
+        int64_t     burst_from_ms, burst_to_ms; /**< [from, to) */
+        double      burst_factor;               /**< >= 1, e.g. 20 */
+        /** Tenant id that gets a new bug, or NULL for none (copied). */
+        const char *new_group_tenant;
+        int64_t     new_group_from_ms;
+} rs_error_traffic_conf_t;
+
+typedef struct rs_error_traffic_s rs_error_traffic_t;
+
+/** @brief Fills \p c with the defaults above (seed 1, start_ms
+ *         2026-01-01T00:00:00Z, no burst, no new group). */
+void rs_error_traffic_conf_defaults(rs_error_traffic_conf_t *c);
+
+/**
+ * @brief A generator for \p c (copied, strings too).
+ * @returns NULL with errstr set if the configuration is out of range or
+ *          names an unknown tenant or route, or on allocation failure.
+ *          Caller frees with rs_error_traffic_destroy().
+ */
+rs_error_traffic_t *rs_error_traffic_new(const rs_error_traffic_conf_t *c,
+                                         char *errstr, size_t errstr_size);
+void                rs_error_traffic_destroy(rs_error_traffic_t *t);
+
+/**
+ * @brief Fills \p ev with the next error, in event-time order before
+ *        disorder. Strings point into \p t's buffers or static storage and
+ *        are valid until the next call.
+ */
+void rs_error_traffic_next(rs_error_traffic_t *t, rs_error_event_t *ev);
+
+/** @brief Events generated so far (burst and new group included). */
+uint64_t rs_error_traffic_count(const rs_error_traffic_t *t);
+/** @brief Event time, before disorder, of the next ordinary event. */
+int64_t rs_error_traffic_clock_ms(const rs_error_traffic_t *t);
+
+/* Tenants and routes: those of rs_traffic_new() with the same seed,
+ * tenants, routes_per_tenant (and tenant_skew). */
+int         rs_error_traffic_tenant_count(const rs_error_traffic_t *t);
+const char *rs_error_traffic_tenant(const rs_error_traffic_t *t, int i);
+double rs_error_traffic_tenant_sample_rate(const rs_error_traffic_t *t, int i);
+int    rs_error_traffic_route_count(const rs_error_traffic_t *t);
+const char *rs_error_traffic_route(const rs_error_traffic_t *t, int i);
+
+/** @brief Size of tenant \p tenant's bug catalogue (0 if out of range).*/
+int rs_error_traffic_bug_count(const rs_error_traffic_t *t, int tenant);
+/**
+ * @brief Id of bug \p i of tenant \p tenant's catalogue (0 is the most
+ *        frequent, and the burst's), e.g. "cart-price-undefined", or NULL.
+ *        One bug is one error group for a tracker: its events share kind,
+ *        error type, message apart from its variable parts, function
+ *        names and, for requests, method and endpoint. Static storage.
+ */
+const char *rs_error_traffic_bug(const rs_error_traffic_t *t, int tenant,
+                                 int i);
+
+/** @brief Bug id of the last event (see rs_error_traffic_bug()). */
+const char *rs_error_traffic_last_bug(const rs_error_traffic_t *t);
+/** @brief 1 if the last event was an extra occurrence the burst added (the
+ *         bug's ordinary occurrences in the window are not flagged). */
+int rs_error_traffic_last_is_burst(const rs_error_traffic_t *t);
+/** @brief 1 if the last event was of the new group. */
+int rs_error_traffic_last_is_new_group(const rs_error_traffic_t *t);
+/** @brief 1 if the last event carries PII strings. */
+int rs_error_traffic_last_has_pii(const rs_error_traffic_t *t);
+
+/**
+ * @brief Every PII string the error generator can embed (emails, IP
+ *        addresses, card numbers that pass the Luhn check, phone numbers,
+ *        opaque bearer tokens, JWTs, passwords and API keys), as they
+ *        appear in events, so a test can scan outputs for them.
+ * @returns their number; *out points to static storage.
+ */
+size_t rs_error_traffic_pii_strings(const char *const **out);
 
 #endif
