@@ -1,8 +1,8 @@
 /*
- * rumctl produce: synthetic RUM events (common/traffic.c) encoded as the
- * processors expect them (Confluent-framed Avro, key = tenant id), with
- * optional bad messages spread through the stream to exercise every
- * dead-letter path.
+ * rumctl produce: synthetic RUM page views or, with --errors, front-end
+ * errors (common/traffic.c) encoded as the processors expect them
+ * (Confluent-framed Avro, key = tenant id), with optional bad messages
+ * spread through the stream to exercise every dead-letter path.
  *
  * Bad messages come from a second generator so that the good events are
  * the same sequence with or without --bad; each takes the event time of the
@@ -39,19 +39,42 @@ typedef enum {
         BAD_EMPTY_TENANT, /* no tenant id */
         BAD_ZERO_SAMPLE,  /* sample_rate 0: would weigh infinitely */
         BAD_FUTURE,       /* timestamp an hour ahead of the message's */
+        BAD_WRONG_SCHEMA, /* an error event under the RumEvent's id */
+        BAD_NEGATIVE_DUR, /* an error event with a negative duration */
         BAD_KIND_CNT,
 } bad_kind_t;
 
 static const char *const bad_names[BAD_KIND_CNT] = {
-    "garbage",      "bad_magic",        "unknown_schema",
-    "truncated",    "lcp_3h",           "negative_inp",
-    "empty_tenant", "zero_sample_rate", "future_timestamp"};
+    "garbage",          "bad_magic",    "unknown_schema",   "truncated",
+    "lcp_3h",           "negative_inp", "empty_tenant",     "zero_sample_rate",
+    "future_timestamp", "wrong_schema", "negative_duration"};
+
+/* The bad messages of each stream, in the order they cycle through. */
+static const bad_kind_t rum_bad[] = {
+    BAD_GARBAGE,      BAD_MAGIC,       BAD_SCHEMA_ID,
+    BAD_TRUNCATED,    BAD_LCP_3H,      BAD_NEGATIVE_INP,
+    BAD_EMPTY_TENANT, BAD_ZERO_SAMPLE, BAD_FUTURE};
+static const bad_kind_t error_bad[] = {
+    BAD_GARBAGE,      BAD_MAGIC,        BAD_SCHEMA_ID,
+    BAD_TRUNCATED,    BAD_WRONG_SCHEMA, BAD_NEGATIVE_DUR,
+    BAD_EMPTY_TENANT, BAD_ZERO_SAMPLE,  BAD_FUTURE};
+
+#define BAD_CYCLE (sizeof(rum_bad) / sizeof(rum_bad[0]))
+_Static_assert(sizeof(error_bad) == sizeof(rum_bad), "equal cycles");
+
+/* A good event of the stream being produced: a page view, or an error
+ * with --errors. */
+typedef struct event_s {
+        rs_rum_event_t   rum;
+        rs_error_event_t err;
+} event_t;
 
 typedef struct produce_s {
         rs_kafka_producer_t *producer;
         rs_avro_encoder_t   *enc;
         const char          *topic;
-        uint64_t             rng; /* splitmix64 state for garbage bytes */
+        int                  errors; /* error events, not page views */
+        uint64_t             rng;    /* splitmix64 state for garbage bytes */
         unsigned char        bad[BAD_MAX];
         char                 errstr[512];
 } produce_t;
@@ -64,14 +87,28 @@ static void usage(FILE *fp) {
                 "N] [--start-ms MS]\n"
                 "                      [--event-rate R] [--disorder-ms MS]\n"
                 "                      [--regression "
-                "TENANT:ROUTE:FROM_MINUTE:FACTOR] [--bad N]\n\n"
+                "TENANT:ROUTE:FROM_MINUTE:FACTOR] [--bad N]\n"
+                "       rumctl produce --errors --brokers LIST [same "
+                "options]\n"
+                "                      [--burst "
+                "TENANT:ROUTE:FROM_MINUTE:TO_MINUTE:FACTOR]\n"
+                "                      [--new-group TENANT:FROM_MINUTE]\n\n"
                 "Produces synthetic RUM page views (Avro, schema id %d, key "
-                "= tenant id).\n\n"
+                "= tenant id) or,\n"
+                "with --errors, front-end errors (schema id %d) of the same "
+                "tenants, routes\n"
+                "and URLs as the page views of the same --seed, --tenants "
+                "and --routes.\n\n"
                 "  --brokers LIST     bootstrap servers (default: "
                 "$RUMSTREAM_KAFKA_BROKERS)\n"
-                "  --topic NAME       default rum.events\n"
+                "  --topic NAME       default rum.events, with --errors "
+                "error.events\n"
+                "  --errors           produce error events instead of page "
+                "views\n"
                 "  --count N          good events to produce (default "
-                "10000)\n"
+                "10000; with --errors,\n"
+                "                     those of --burst and --new-group "
+                "included)\n"
                 "  --rate R           wall-clock messages per second; 0 = as "
                 "fast as possible\n"
                 "                     (default 0)\n"
@@ -100,18 +137,34 @@ static void usage(FILE *fp) {
                 "multiply LCP/INP/FCP/TTFB\n"
                 "                     of tenant T's route R by F, e.g. "
                 "acme-shop:/checkout:10:1.8\n"
+                "  --burst T:R:M1:M2:F\n"
+                "                     (--errors) from minute M1 to minute "
+                "M2 after the start,\n"
+                "                     tenant T's most frequent bug happens "
+                "F times as often, on\n"
+                "                     route R (not a slug route), where it "
+                "is for the whole\n"
+                "                     run; e.g. acme-shop:/checkout:10:15:20\n"
+                "  --new-group T:M    (--errors) from minute M after the "
+                "start, tenant T has a\n"
+                "                     bug it never had before "
+                "(promo-banner-null on \"/\")\n"
                 "  --bad N            also produce N bad messages spread "
                 "through the stream,\n"
                 "                     cycling through: garbage, bad magic "
                 "byte, unknown schema\n"
-                "                     id, truncated body, LCP of 3 h, "
-                "negative INP, empty\n"
-                "                     tenant id, sample_rate 0, timestamp "
-                "1 h in the future\n"
+                "                     id, truncated body, LCP of 3 h "
+                "(errors: the RumEvent's\n"
+                "                     schema id), negative INP (errors: "
+                "negative duration_ms),\n"
+                "                     empty tenant id, sample_rate 0, "
+                "timestamp 1 h in the\n"
+                "                     future\n"
                 "  -h, --help         this text\n\n"
                 "Prints one summary line: produced=N bad=N topic=T "
                 "elapsed_s=S ...\n",
-                RS_SCHEMA_ID_RUM_EVENT, DEFAULT_EVENT_RATE);
+                RS_SCHEMA_ID_RUM_EVENT, RS_SCHEMA_ID_ERROR_EVENT,
+                DEFAULT_EVENT_RATE);
 }
 
 static uint64_t splitmix64(uint64_t *x) {
@@ -159,14 +212,80 @@ bad:
         return -1;
 }
 
+/* "TENANT:ROUTE:FROM_MINUTE:TO_MINUTE:FACTOR", the route as in
+ * --regression. */
+static int parse_burst(char *spec, rs_error_traffic_conf_t *ec,
+                       double minutes[2]) {
+        char *field[3], *first = strchr(spec, ':');
+        int   i;
+
+        for (i = 2; i >= 0; i--) {
+                field[i] = strrchr(spec, ':');
+                if (!field[i] || field[i] == first)
+                        goto bad;
+                *field[i]++ = '\0';
+        }
+        *first = '\0';
+        if (!*spec || first[1] != '/')
+                goto bad;
+        if (rumctl_parse_double(CMD, "--burst from minute", field[0], 0, 1e9,
+                                &minutes[0]) == -1 ||
+            rumctl_parse_double(CMD, "--burst to minute", field[1], 0, 1e9,
+                                &minutes[1]) == -1 ||
+            rumctl_parse_double(CMD, "--burst factor", field[2], 1, 10000,
+                                &ec->burst_factor) == -1)
+                return -1;
+        if (minutes[1] <= minutes[0]) {
+                fprintf(stderr, "rumctl produce: --burst: the window ends "
+                                "before it starts\n");
+                return -1;
+        }
+        ec->burst_tenant = spec;
+        ec->burst_route  = first + 1;
+        return 0;
+bad:
+        fprintf(stderr,
+                "rumctl produce: --burst: expected "
+                "TENANT:ROUTE:FROM_MINUTE:TO_MINUTE:FACTOR with ROUTE "
+                "starting with '/', e.g. acme-shop:/checkout:10:15:20\n");
+        return -1;
+}
+
+/* "TENANT:FROM_MINUTE". */
+static int parse_new_group(char *spec, rs_error_traffic_conf_t *ec,
+                           double *from_minute) {
+        char *colon = strrchr(spec, ':');
+
+        if (!colon || colon == spec) {
+                fprintf(stderr, "rumctl produce: --new-group: expected "
+                                "TENANT:FROM_MINUTE, e.g. globex-news:20\n");
+                return -1;
+        }
+        *colon = '\0';
+        if (rumctl_parse_double(CMD, "--new-group minute", colon + 1, 0, 1e9,
+                                from_minute) == -1)
+                return -1;
+        ec->new_group_tenant = spec;
+        return 0;
+}
+
+static const char *event_tenant(const produce_t *pr, const event_t *ev) {
+        return pr->errors ? ev->err.tenant_id : ev->rum.tenant_id;
+}
+
+static int64_t event_ts(const produce_t *pr, const event_t *ev) {
+        return pr->errors ? ev->err.timestamp_ms : ev->rum.timestamp_ms;
+}
+
 /* Encodes \p ev. @returns 0 or -1 (logged). */
-static int encode(produce_t *pr, const rs_rum_event_t *ev, const void **bufp,
+static int encode(produce_t *pr, const event_t *ev, const void **bufp,
                   size_t *lenp) {
         avro_value_t *v = rs_avro_encoder_value(pr->enc);
 
-        if (rs_rum_event_write(v, ev) == -1) {
+        if ((pr->errors ? rs_error_event_write(v, &ev->err)
+                        : rs_rum_event_write(v, &ev->rum)) == -1) {
                 rs_log_error("cannot fill the Avro value of event %s",
-                             ev->event_id);
+                             pr->errors ? ev->err.event_id : ev->rum.event_id);
                 return -1;
         }
         if (rs_avro_encoder_encode(pr->enc, bufp, lenp, pr->errstr,
@@ -192,33 +311,40 @@ static int send_msg(produce_t *pr, const char *key, const void *buf,
  * One bad message of \p kind, built from \p ev (a good event of the second
  * generator) at event time \p ts_ms.
  */
-static int send_bad(produce_t *pr, bad_kind_t kind, rs_rum_event_t *ev,
+static int send_bad(produce_t *pr, bad_kind_t kind, event_t *ev,
                     int64_t ts_ms) {
-        const void *buf;
-        size_t      len, i;
+        rs_rum_event_t   *rum = &ev->rum;
+        rs_error_event_t *err = &ev->err;
+        const void       *buf;
+        size_t            len, i;
+        int32_t           id;
 
-        ev->timestamp_ms = ts_ms;
+        rum->timestamp_ms = err->timestamp_ms = ts_ms;
         switch (kind) {
         case BAD_GARBAGE:
                 len = 1 + splitmix64(&pr->rng) % 48;
                 for (i = 0; i < len; i++)
                         pr->bad[i] = (unsigned char)splitmix64(&pr->rng);
-                return send_msg(pr, ev->tenant_id, pr->bad, len);
+                return send_msg(pr, event_tenant(pr, ev), pr->bad, len);
         case BAD_LCP_3H:
-                ev->metrics[RS_METRIC_LCP] = 3 * 3600 * 1000.0;
+                rum->metrics[RS_METRIC_LCP] = 3 * 3600 * 1000.0;
                 break;
         case BAD_NEGATIVE_INP:
-                ev->metrics[RS_METRIC_INP] = -120;
+                rum->metrics[RS_METRIC_INP] = -120;
+                break;
+        case BAD_NEGATIVE_DUR:
+                err->duration_ms = -120;
                 break;
         case BAD_EMPTY_TENANT:
-                ev->tenant_id = "";
+                rum->tenant_id = err->tenant_id = "";
                 break;
         case BAD_ZERO_SAMPLE:
-                ev->sample_rate = 0;
+                rum->sample_rate = err->sample_rate = 0;
                 break;
         case BAD_FUTURE:
                 /* The message's own timestamp is the producer's clock. */
-                ev->timestamp_ms = rumctl_now_ms() + 3600 * 1000;
+                rum->timestamp_ms = err->timestamp_ms =
+                    rumctl_now_ms() + 3600 * 1000;
                 break;
         default:
                 break;
@@ -237,10 +363,13 @@ static int send_bad(produce_t *pr, bad_kind_t kind, rs_rum_event_t *ev,
                 pr->bad[0] = 1;
                 break;
         case BAD_SCHEMA_ID:
-                pr->bad[1] = (UNKNOWN_SCHEMA_ID >> 24) & 0xff;
-                pr->bad[2] = (UNKNOWN_SCHEMA_ID >> 16) & 0xff;
-                pr->bad[3] = (UNKNOWN_SCHEMA_ID >> 8) & 0xff;
-                pr->bad[4] = UNKNOWN_SCHEMA_ID & 0xff;
+        case BAD_WRONG_SCHEMA:
+                id         = kind == BAD_SCHEMA_ID ? UNKNOWN_SCHEMA_ID
+                                                   : RS_SCHEMA_ID_RUM_EVENT;
+                pr->bad[1] = (unsigned char)((uint32_t)id >> 24);
+                pr->bad[2] = (unsigned char)((uint32_t)id >> 16);
+                pr->bad[3] = (unsigned char)((uint32_t)id >> 8);
+                pr->bad[4] = (unsigned char)id;
                 break;
         case BAD_TRUNCATED:
                 len = RS_AVRO_HEADER_SIZE + (len - RS_AVRO_HEADER_SIZE) / 2;
@@ -248,7 +377,7 @@ static int send_bad(produce_t *pr, bad_kind_t kind, rs_rum_event_t *ev,
         default:
                 break;
         }
-        return send_msg(pr, ev->tenant_id, pr->bad, len);
+        return send_msg(pr, event_tenant(pr, ev), pr->bad, len);
 }
 
 
@@ -296,28 +425,36 @@ int rumctl_produce(int argc, char **argv) {
             {"event-rate", required_argument, NULL, 'e'},
             {"disorder-ms", required_argument, NULL, 'd'},
             {"regression", required_argument, NULL, 'g'},
+            {"errors", no_argument, NULL, 'E'},
+            {"burst", required_argument, NULL, 'u'},
+            {"new-group", required_argument, NULL, 'w'},
             {"bad", required_argument, NULL, 'B'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
-        rs_traffic_conf_t   tc;
-        rs_traffic_t       *gen = NULL, *bad_gen = NULL;
-        rs_avro_registry_t *reg = NULL;
-        produce_t           pr;
-        rs_rum_event_t      ev;
-        const char         *brokers    = getenv("RUMSTREAM_KAFKA_BROKERS");
-        char               *regression = NULL;
-        int64_t             count = 10000, bad = 0, start_ms = 0, seed = 1;
-        int64_t             tenants = 5, routes = 12, disorder = 2000;
-        int64_t             produced = 0, bad_done = 0, total, i, next_bad;
-        int64_t             first_ts = INT64_MAX, last_ts = INT64_MIN, prev_ts;
-        double rate = 0, event_rate = 0, from_minute = 0, t0, elapsed;
-        int    c, have_start = 0, have_event_rate = 0, ret = RUMCTL_EXIT_FAIL;
+        rs_traffic_conf_t       tc;
+        rs_error_traffic_conf_t ec;
+        rs_traffic_t           *gen = NULL, *bad_gen = NULL;
+        rs_error_traffic_t     *egen = NULL, *bad_egen = NULL;
+        rs_avro_registry_t     *reg = NULL;
+        produce_t               pr;
+        event_t                 ev;
+        const char             *brokers    = getenv("RUMSTREAM_KAFKA_BROKERS");
+        const char             *topic      = NULL;
+        char                   *regression = NULL, *burst = NULL;
+        char                   *new_group = NULL;
+        int64_t                 count = 10000, bad = 0, start_ms = 0, seed = 1;
+        int64_t                 tenants = 5, routes = 12, disorder = 2000;
+        int64_t                 produced = 0, bad_done = 0, total, i, next_bad;
+        int64_t first_ts = INT64_MAX, last_ts = INT64_MIN, prev_ts;
+        double  rate = 0, event_rate = 0, from_minute = 0, t0, elapsed;
+        double  burst_minutes[2] = {0, 0}, new_minute = 0;
+        int     c, have_start = 0, have_event_rate = 0, ret = RUMCTL_EXIT_FAIL;
 
         memset(&pr, 0, sizeof(pr));
-        pr.topic = "rum.events";
         rs_traffic_conf_defaults(&tc);
+        rs_error_traffic_conf_defaults(&ec);
 
-        while ((c = getopt_long(argc, argv, ":b:t:n:r:s:T:R:S:e:d:g:B:h",
+        while ((c = getopt_long(argc, argv, ":b:t:n:r:s:T:R:S:e:d:g:Eu:w:B:h",
                                 longopts, NULL)) != -1) {
                 int rc = 0;
 
@@ -326,7 +463,7 @@ int rumctl_produce(int argc, char **argv) {
                         brokers = optarg;
                         break;
                 case 't':
-                        pr.topic = optarg;
+                        topic = optarg;
                         break;
                 case 'n':
                         rc = rumctl_parse_i64(CMD, "--count", optarg, 0,
@@ -365,6 +502,15 @@ int rumctl_produce(int argc, char **argv) {
                 case 'g':
                         regression = optarg;
                         break;
+                case 'E':
+                        pr.errors = 1;
+                        break;
+                case 'u':
+                        burst = optarg;
+                        break;
+                case 'w':
+                        new_group = optarg;
+                        break;
                 case 'B':
                         rc = rumctl_parse_i64(CMD, "--bad", optarg, 0,
                                               INT64_MAX / 2, &bad);
@@ -382,8 +528,22 @@ int rumctl_produce(int argc, char **argv) {
             rumctl_required(CMD, "--brokers", brokers,
                             "RUMSTREAM_KAFKA_BROKERS") == -1)
                 goto usage;
-        if (regression && parse_regression(regression, &tc, &from_minute) == -1)
+        if (pr.errors && regression) {
+                fprintf(stderr, "rumctl produce: --regression is for page "
+                                "views, not --errors\n");
                 goto usage;
+        }
+        if (!pr.errors && (burst || new_group)) {
+                fprintf(stderr, "rumctl produce: --burst and --new-group "
+                                "need --errors\n");
+                goto usage;
+        }
+        if ((regression &&
+             parse_regression(regression, &tc, &from_minute) == -1) ||
+            (burst && parse_burst(burst, &ec, burst_minutes) == -1) ||
+            (new_group && parse_new_group(new_group, &ec, &new_minute) == -1))
+                goto usage;
+        pr.topic = topic ? topic : pr.errors ? "error.events" : "rum.events";
 
         /* Live traffic: event time follows the wall clock. */
         if (!have_event_rate)
@@ -399,18 +559,46 @@ int rumctl_produce(int argc, char **argv) {
                                    60000 * 60000;
         }
 
-        tc.seed               = (uint64_t)seed;
-        tc.tenants            = (int)tenants;
-        tc.routes_per_tenant  = (int)routes;
-        tc.start_ms           = start_ms;
-        tc.events_per_sec     = event_rate;
-        tc.max_disorder_ms    = disorder;
-        tc.regression_from_ms = start_ms + (int64_t)(from_minute * 60000.0);
-        gen                   = rs_traffic_new(&tc);
-        tc.seed               = (uint64_t)seed ^ 0xbadbadbadULL;
-        tc.regression_tenant  = NULL;
-        bad_gen               = rs_traffic_new(&tc);
-        if (!gen || !bad_gen) {
+        if (pr.errors) {
+                ec.seed              = (uint64_t)seed;
+                ec.tenants           = (int)tenants;
+                ec.routes_per_tenant = (int)routes;
+                ec.start_ms          = start_ms;
+                ec.errors_per_sec    = event_rate;
+                ec.max_disorder_ms   = disorder;
+                ec.burst_from_ms =
+                    start_ms + (int64_t)(burst_minutes[0] * 60000.0);
+                ec.burst_to_ms =
+                    start_ms + (int64_t)(burst_minutes[1] * 60000.0);
+                ec.new_group_from_ms =
+                    start_ms + (int64_t)(new_minute * 60000.0);
+                egen = rs_error_traffic_new(&ec, pr.errstr, sizeof(pr.errstr));
+                if (!egen) {
+                        /* Most likely a tenant or route of --burst or
+                         * --new-group that the generator does not have. */
+                        fprintf(stderr, "rumctl produce: %s\n", pr.errstr);
+                        goto usage;
+                }
+                ec.seed             = (uint64_t)seed ^ 0xbadbadbadULL;
+                ec.burst_tenant     = NULL;
+                ec.new_group_tenant = NULL;
+                bad_egen =
+                    rs_error_traffic_new(&ec, pr.errstr, sizeof(pr.errstr));
+        } else {
+                tc.seed              = (uint64_t)seed;
+                tc.tenants           = (int)tenants;
+                tc.routes_per_tenant = (int)routes;
+                tc.start_ms          = start_ms;
+                tc.events_per_sec    = event_rate;
+                tc.max_disorder_ms   = disorder;
+                tc.regression_from_ms =
+                    start_ms + (int64_t)(from_minute * 60000.0);
+                gen                  = rs_traffic_new(&tc);
+                tc.seed              = (uint64_t)seed ^ 0xbadbadbadULL;
+                tc.regression_tenant = NULL;
+                bad_gen              = rs_traffic_new(&tc);
+        }
+        if (pr.errors ? !bad_egen : !gen || !bad_gen) {
                 rs_log_error("cannot create the traffic generator");
                 goto out;
         }
@@ -425,8 +613,9 @@ int rumctl_produce(int argc, char **argv) {
                 rs_log_error("%s", pr.errstr);
                 goto out;
         }
-        pr.enc = rs_avro_encoder_new(reg, RS_SCHEMA_ID_RUM_EVENT, pr.errstr,
-                                     sizeof(pr.errstr));
+        pr.enc = rs_avro_encoder_new(
+            reg, pr.errors ? RS_SCHEMA_ID_ERROR_EVENT : RS_SCHEMA_ID_RUM_EVENT,
+            pr.errstr, sizeof(pr.errstr));
         if (!pr.enc) {
                 rs_log_error("%s", pr.errstr);
                 goto out;
@@ -439,10 +628,11 @@ int rumctl_produce(int argc, char **argv) {
         }
 
         rumctl_catch_signals();
-        rs_log_info("producing %" PRId64 " event(s) and %" PRId64
+        rs_log_info("producing %" PRId64 " %s and %" PRId64
                     " bad message(s) to %s, event time from %" PRId64
                     " at %g/s",
-                    count, bad, pr.topic, start_ms, event_rate);
+                    count, pr.errors ? "error event(s)" : "page view(s)", bad,
+                    pr.topic, start_ms, event_rate);
 
         /* Bad message j goes at index (2j + 1) * total / (2 bad): evenly
          * spread, none first or last. */
@@ -463,9 +653,15 @@ int rumctl_produce(int argc, char **argv) {
                 }
 
                 if (i == next_bad && bad_done < bad) {
-                        bad_kind_t kind = (bad_kind_t)(bad_done % BAD_KIND_CNT);
+                        bad_kind_t kind =
+                            (pr.errors
+                                 ? error_bad
+                                 : rum_bad)[bad_done % (int64_t)BAD_CYCLE];
 
-                        rs_traffic_next(bad_gen, &ev);
+                        if (pr.errors)
+                                rs_error_traffic_next(bad_egen, &ev.err);
+                        else
+                                rs_traffic_next(bad_gen, &ev.rum);
                         if (send_bad(&pr, kind, &ev, prev_ts) == -1)
                                 goto out;
                         rs_log_debug("bad message %" PRId64 " (%s) at %" PRId64,
@@ -486,16 +682,20 @@ int rumctl_produce(int argc, char **argv) {
                         const void *buf;
                         size_t      len;
 
-                        rs_traffic_next(gen, &ev);
+                        if (pr.errors)
+                                rs_error_traffic_next(egen, &ev.err);
+                        else
+                                rs_traffic_next(gen, &ev.rum);
                         if (encode(&pr, &ev, &buf, &len) == -1 ||
-                            send_msg(&pr, ev.tenant_id, buf, len) == -1)
+                            send_msg(&pr, event_tenant(&pr, &ev), buf, len) ==
+                                -1)
                                 goto out;
                 }
-                prev_ts = ev.timestamp_ms;
-                if (ev.timestamp_ms < first_ts)
-                        first_ts = ev.timestamp_ms;
-                if (ev.timestamp_ms > last_ts)
-                        last_ts = ev.timestamp_ms;
+                prev_ts = event_ts(&pr, &ev);
+                if (prev_ts < first_ts)
+                        first_ts = prev_ts;
+                if (prev_ts > last_ts)
+                        last_ts = prev_ts;
                 produced++;
         }
 
@@ -524,6 +724,8 @@ out:
         rs_avro_registry_destroy(reg);
         rs_traffic_destroy(gen);
         rs_traffic_destroy(bad_gen);
+        rs_error_traffic_destroy(egen);
+        rs_error_traffic_destroy(bad_egen);
         return ret;
 
 usage:
