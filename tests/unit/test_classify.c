@@ -42,6 +42,12 @@ static const struct row defaults[] = {
     {"js_error", "Error",
      "Mixed Content: The page at 'x' was loaded over HTTPS", 0, NAN, "security",
      "high"},
+    /* ... and before assets: a script the policy blocked did not fail to
+     * download */
+    {"resource_error", "CSPViolation",
+     "Refused to load the script 'https://cdn.example/w.js' because it "
+     "violates the following Content Security Policy directive",
+     0, NAN, "security", "high"},
 
     /* authentication */
     {"http_error", "4xx", "", 401, NAN, "authentication", "medium"},
