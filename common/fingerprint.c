@@ -8,7 +8,11 @@
  * closes an opening one, is kept linear by remembering, per quote
  * character, that no closing quote is left: closing candidates do not
  * depend on the opening quote, so once a scan from one position finds none,
- * a scan from a later one cannot either.
+ * a scan from a later one cannot either. The other one, parsing a JSON
+ * literal from each '{' or '[', is kept linear by looking for no literal
+ * again before the byte where a parse failed: the parse has no
+ * backtracking, so every byte is read by one parse (nested literals of one
+ * that does not close are left to the other rules).
  *
  * Writers go through a small bounded buffer (struct sbuf) that appends
  * placeholders whole or not at all, and literal text up to the last complete
@@ -21,6 +25,7 @@
 
 #include "rumstream/fingerprint.h"
 #include "rumstream/hash.h"
+#include "rumstream/pii.h"
 #include "rumstream/route.h"
 
 #define SCHEME_MAX      32 /* longest URL scheme looked for */
@@ -29,6 +34,10 @@
 #define FUNC_MAX        96 /* function name bytes kept in a frame */
 #define METHOD_MAX      16 /* HTTP method bytes kept, with NUL */
 #define STATUS_MAX      16 /* status key, with NUL */
+#define JSON_DEPTH      16 /* deepest nesting taken for a JSON literal */
+
+/* What every placeholder of the PII scrubber becomes in a message. */
+#define PII_PLACEHOLDER "<pii>"
 
 /* ---- bytes ---------------------------------------------------------- */
 
@@ -205,6 +214,20 @@ static size_t match_quote(const unsigned char *p, size_t i, size_t len,
         return 0;
 }
 
+/* One of the placeholders the PII scrubber writes (<email>, <ip>, ...),
+ * \p n bytes. They all stand for a value, whichever kind it was. */
+static int is_pii_placeholder(const unsigned char *p, size_t n) {
+        int k;
+
+        for (k = 0; k < RS_PII_KIND_CNT; k++) {
+                const char *ph = rs_pii_placeholder((rs_pii_kind_t)k);
+
+                if (ph[0] && n == strlen(ph) && !memcmp(p, ph, n))
+                        return 1;
+        }
+        return 0;
+}
+
 /* scheme://... up to whitespace, a quote or a parenthesis, without trailing
  * sentence punctuation. */
 static size_t match_url(const unsigned char *p, size_t i, size_t len) {
@@ -299,12 +322,143 @@ static int is_error_code(const unsigned char *p, size_t i) {
                starts_with_ci(p + i - 7, 6, "error ");
 }
 
+/* A parse of a JSON (or JavaScript) object or array literal: "{"k":"v"}",
+ * "{ token: 'x' }", "["a", 1, {"b": null}]". Keys are strings, identifiers
+ * or numbers; values are strings, numbers, identifiers (true, null,
+ * undefined ...), scrubber placeholders, objects and arrays; trailing
+ * commas are accepted. */
+struct json {
+        const unsigned char *p;
+        size_t               len;
+        size_t               strings; /* quoted strings on the way */
+        size_t               far;     /* furthest byte looked at */
+};
+
+/* Every token is followed by a call of this, so \p far ends where the
+ * parse failed. */
+static size_t skip_space(struct json *js, size_t i) {
+        while (i < js->len && is_space(js->p[i]))
+                i++;
+        if (i > js->far)
+                js->far = i;
+        return i;
+}
+
+/* '...' or "..." with backslash escapes. */
+static size_t json_string(struct json *js, size_t i) {
+        const unsigned char *p = js->p;
+        size_t               k;
+
+        if (i >= js->len || (p[i] != '"' && p[i] != '\''))
+                return 0;
+        for (k = i + 1; k < js->len; k++) {
+                if (p[k] == '\\')
+                        k++;
+                else if (p[k] == p[i])
+                        break;
+        }
+        if (k >= js->len) {
+                js->far = js->len;
+                return 0;
+        }
+        js->strings++;
+        return k + 1;
+}
+
+static size_t json_ident(const struct json *js, size_t i) {
+        const unsigned char *p = js->p;
+        size_t               j = i;
+
+        if (i >= js->len || is_digit(p[i]) || (!is_word(p[i]) && p[i] != '$'))
+                return 0;
+        while (j < js->len && (is_word(p[j]) || p[j] == '$'))
+                j++;
+        return j;
+}
+
+static size_t json_container(struct json *js, size_t i, int depth);
+
+static size_t json_value(struct json *js, size_t i, int depth) {
+        const unsigned char *p = js->p;
+        size_t               j;
+
+        if (i >= js->len)
+                return 0;
+        if (p[i] == '"' || p[i] == '\'')
+                return json_string(js, i);
+        if (p[i] == '{' || p[i] == '[')
+                return json_container(js, i, depth + 1);
+        if ((j = match_placeholder(p, i, js->len)))
+                return j;
+        if ((j = match_number(p, i, js->len)))
+                return j;
+        return json_ident(js, i);
+}
+
+/* The object or array opening at p[i]; \p depth counts the enclosing
+ * ones. @returns the index after its close, or 0. */
+static size_t json_container(struct json *js, size_t i, int depth) {
+        const unsigned char *p     = js->p;
+        int                  obj   = p[i] == '{';
+        unsigned char        close = obj ? '}' : ']';
+        size_t               j;
+
+        if (depth >= JSON_DEPTH)
+                return 0;
+        i = skip_space(js, i + 1);
+        if (i < js->len && p[i] == close)
+                return i + 1;
+        for (;;) {
+                if (obj) {
+                        if (!(j = json_string(js, i)) &&
+                            !(j = json_ident(js, i)) &&
+                            !(j = match_number(p, i, js->len)))
+                                return 0;
+                        i = skip_space(js, j);
+                        if (i >= js->len || p[i] != ':')
+                                return 0;
+                        i = skip_space(js, i + 1);
+                }
+                if (!(j = json_value(js, i, depth)))
+                        return 0;
+                i = skip_space(js, j);
+                if (i < js->len && p[i] == ',')
+                        i = skip_space(js, i + 1);
+                else if (i >= js->len || p[i] != close)
+                        return 0;
+                if (i < js->len && p[i] == close)
+                        return i + 1;
+        }
+}
+
+/* A JSON-like object or array from p[i] with at least one quoted key or
+ * value (so that "[1,2]", "a[0]" and "{ a: 1 }" are not taken), not
+ * following a word, ')' or ']' (an index: "a['x']", "f()['x']"). When
+ * there is none, \p from is moved to where the parse stopped: no literal
+ * is looked for before it. */
+static size_t match_json(const unsigned char *p, size_t i, size_t len,
+                         size_t *from) {
+        struct json js = {p, len, 0, i};
+        size_t      j;
+
+        if (i < *from || (p[i] != '{' && p[i] != '[') ||
+            (i > 0 &&
+             (is_word(p[i - 1]) || p[i - 1] == ')' || p[i - 1] == ']')))
+                return 0;
+        j = json_container(&js, i, 0);
+        if (j && js.strings > 0)
+                return j;
+        *from = j ? j : js.far;
+        return 0;
+}
+
 size_t rs_fp_normalize_message(const char *msg, size_t len, char *out,
                                size_t out_size) {
         const unsigned char *p          = (const unsigned char *)msg;
         int                  noclose[3] = {0, 0, 0};
         int                  space      = 0;
         size_t               i          = 0;
+        size_t               json_from  = 0; /* see match_json() */
         struct sbuf          sb;
 
         sb_init(&sb, out, out_size);
@@ -327,7 +481,12 @@ size_t rs_fp_normalize_message(const char *msg, size_t len, char *out,
                 }
 
                 if ((j = match_placeholder(p, i, len))) {
-                        sb_atom(&sb, p + i, j - i);
+                        if (is_pii_placeholder(p + i, j - i))
+                                sb_str(&sb, PII_PLACEHOLDER);
+                        else
+                                sb_atom(&sb, p + i, j - i);
+                } else if ((j = match_json(p, i, len, &json_from))) {
+                        sb_str(&sb, "<json>");
                 } else if ((j = match_quote(p, i, len, noclose))) {
                         sb_str(&sb, "<str>");
                 } else if ((j = match_url(p, i, len))) {

@@ -1,5 +1,6 @@
 /*
- * test_fingerprint: message normalization and file normalization tables,
+ * test_fingerprint: message normalization (JSON literals and scrubber
+ * placeholders included) and file normalization tables,
  * frames parsed from each stack dialect, pairs of events that must and must
  * not share a group, a pinned id, and 100k random inputs (run it under ASan).
  */
@@ -73,10 +74,56 @@ static const struct {
     {"https://x/reset?t=<token> expired", "<url> expired"},
     {"no scheme: www.example.com/a", "no scheme: www.example.com/a"},
 
-    /* scrubber placeholders stay */
+    /* the scrubber's placeholders are one value, whichever kind; other
+     * placeholders stay */
     {"user <email> at <ip> with <token> <redacted>",
-     "user <email> at <ip> with <token> <redacted>"},
+     "user <pii> at <pii> with <pii> <pii>"},
+    {"No account found for <phone>", "No account found for <pii>"},
+    {"Card <card> was declined", "Card <pii> was declined"},
+    {"password=<redacted>&x=<email>", "password=<pii>&x=<pii>"},
     {"<ipv6_addr>7 <div class=x>", "<ipv6_addr><n> <div class=x>"},
+    {"at <anonymous> <pii> <json>", "at <anonymous> <pii> <json>"},
+    {"<Email> <emails>", "<Email> <emails>"},
+
+    /* JSON-like literals with a quoted key or value */
+    {"Non-Error promise rejection captured with value: "
+     "{\"token\":\"<redacted>\"}",
+     "Non-Error promise rejection captured with value: <json>"},
+    {"Non-Error promise rejection captured with value: "
+     "{\"email\":\"<redacted>\",\"password\":\"<redacted>\"}",
+     "Non-Error promise rejection captured with value: <json>"},
+    {"value: {\"a\": {\"b\": [1, \"x\", null, -2.5e3]}, \"c\": true,}.",
+     "value: <json>."},
+    {"rejected with { token: 'abc', n: 1 } twice",
+     "rejected with <json> twice"},
+    {"{ \"card\": <redacted>, 'k\\'q': \"a\\\"b\" }", "<json>"},
+    {"one of [\"a\", 'b'] or [{\"c\":[]}, {}]", "one of <json> or <json>"},
+    {"{\n  \"a\": \"b\"\n}", "<json>"},
+    {"({\"a\":\"b\"})", "(<json>)"},
+    {"=[\"x\"]", "=<json>"},
+    {"{ 1: 'one', $ref: \"x\", _id: 'y' }", "<json>"},
+    /* ... and what stays */
+    {"Unexpected token } in JSON at position 12",
+     "Unexpected token } in JSON at position <n>"},
+    {"Unexpected token { in JSON at position 0",
+     "Unexpected token { in JSON at position <n>"},
+    {"Expected '{' but found 'x'", "Expected <str> but found <str>"},
+    {"Expected ',' or '}' after property value in JSON at position 9",
+     "Expected <str> or <str> after property value in JSON at position <n>"},
+    {"a[0] is undefined", "a[<n>] is undefined"},
+    {"obj[\"key\"] is undefined", "obj[<str>] is undefined"},
+    {"f()['x'] and g]['y']", "f()[<str>] and g][<str>]"},
+    {"[object Object] and {} and []", "[object Object] and {} and []"},
+    {"{ a: 1, b: [2, 3] }", "{ a: <n>, b: [<n>, <n>] }"},
+    {"Invalid selector [data-id=\"x\"]", "Invalid selector [data-id=<str>]"},
+    {"{\"a\":\"b\" \"c\"}", "{<str>:<str> <str>}"},
+    {"{\"a\":\"b\",,}", "{<str>:<str>,,}"},
+    {"{\"a\" 1}", "{<str> <n>}"},
+    {"{\"a\":\"b\"", "{<str>:<str>"},
+    {"[\"a\", {\"b\":\"c\"} x", "[<str>, {<str>:<str>} x"},
+    {"[1 {\"b\":\"c\"}]", "[<n> <json>]"},
+    {"{\"a\": 'unclosed}", "{<str>: 'unclosed}"},
+    {"[\"a\"} and {\"a\"]", "[<str>} and {<str>]"},
 
     /* whitespace and control bytes */
     {"  a \t\n b  ", "a b"},
@@ -199,6 +246,54 @@ static void test_message_cut(void) {
         in[i] = '\0';
         n     = rs_fp_normalize_message(in, strlen(in), out, sizeof(out));
         RS_CHECK(!strncmp(out, "'a 'a 'a", 8));
+}
+
+/* JSON literals: nesting up to 16 deep, and long literals that do not
+ * close (64 KB, for ASan). */
+static void test_message_json(void) {
+        static const char *const unclosed[] = {
+            "[",         "{\"a\":",      "[\"a\",",   "{\"a\":[\"b\",",
+            "[[\"a\"],", "['x', \"\\\"", "[{}, [], ",
+        };
+        static char in[64 * 1024];
+        char        out[RS_FP_MESSAGE_MAX];
+        char        expected[64];
+        size_t      i, k, n;
+
+        /* 16 levels are one literal; at 17, the parse stops at the 17th
+         * '[' and takes the literal that opens there */
+        for (i = 0; i < 16; i++)
+                in[i] = '[';
+        memcpy(in + 16, "\"a\"", 3);
+        for (i = 0; i < 16; i++)
+                in[19 + i] = ']';
+        check_message(in, 35, "<json>");
+        for (i = 0; i < 17; i++)
+                in[i] = '[';
+        memcpy(in + 17, "\"a\"", 3);
+        for (i = 0; i < 17; i++)
+                in[20 + i] = ']';
+        memset(expected, '[', 16);
+        memcpy(expected + 16, "<json>", 6);
+        memset(expected + 22, ']', 16);
+        expected[38] = '\0';
+        check_message(in, 37, expected);
+
+        for (k = 0; k < sizeof(unclosed) / sizeof(unclosed[0]); k++) {
+                size_t l = strlen(unclosed[k]);
+
+                for (i = 0; i + l < sizeof(in); i += l)
+                        memcpy(in + i, unclosed[k], l);
+                n = rs_fp_normalize_message(in, i, out, sizeof(out));
+                RS_CHECK(n > 0 && n < RS_FP_MESSAGE_MAX);
+        }
+
+        /* a literal that closes after 60 KB is still one */
+        in[0] = '[';
+        for (i = 1; i + 8 < sizeof(in); i += 4)
+                memcpy(in + i, "\"a\",", 4);
+        memcpy(in + i, "\"a\"]", 4);
+        check_message(in, i + 4, "<json>");
 }
 
 /* ---- files ----------------------------------------------------------- */
@@ -498,6 +593,20 @@ static const struct {
      REQ("slow_request", "GET", "/api/search?q=shoes", 304)},
     {"scrubbed values", JS("Error", "no user <email>", STACK_A),
      JS("Error", "no user <email>", STACK_A)},
+    {"scrubbed values of other kinds",
+     JS("Error", "No account found for <email>", STACK_A),
+     JS("Error", "No account found for <phone>", STACK_A)},
+    {"JSON rejection values",
+     {.tenant_id  = "t1",
+      .kind       = "unhandled_rejection",
+      .error_type = "UnhandledRejection",
+      .message    = "Non-Error promise rejection captured with value: "
+                    "{\"token\":\"<redacted>\"}"},
+     {.tenant_id  = "t1",
+      .kind       = "unhandled_rejection",
+      .error_type = "UnhandledRejection",
+      .message    = "Non-Error promise rejection captured with value: "
+                    "{\"email\":\"<redacted>\",\"password\":\"<redacted>\"}"}},
     {"absent and empty type",
      {.tenant_id = "t1", .kind = "js_error", .message = "x"},
      {.tenant_id = "t1", .kind = "js_error", .error_type = "", .message = "x"}},
@@ -554,6 +663,12 @@ static const struct {
       .file       = "https://x/b.js"}},
     {"React error codes", JS("Error", "Minified React error #418", STACK_A),
      JS("Error", "Minified React error #423", STACK_A)},
+    {"JSON and a brace in words",
+     JS("SyntaxError", "Unexpected token } in JSON at position 12", STACK_A),
+     JS("SyntaxError", "Unexpected token {\"a\":\"b\"} in JSON at position 1",
+        STACK_A)},
+    {"around a scrubbed value", JS("Error", "No account for <email>", STACK_A),
+     JS("Error", "No order for <email>", STACK_A)},
     {"V8 and Firefox, engine wording",
      JS("TypeError", "Cannot read properties of undefined (reading 'x')",
         v8_stack),
@@ -744,6 +859,15 @@ static void random_text(char *buf, size_t size) {
             "eval at ",
             " > eval",
             "index ",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            "\\",
+            "{\"a\":",
+            "<email>",
+            "<redacted>",
         };
         size_t n = (size_t)(rng() % size), i = 0;
 
@@ -841,6 +965,7 @@ static void test_random(void) {
 int main(void) {
         test_messages();
         test_message_cut();
+        test_message_json();
         test_files();
         test_stacks();
         test_grouping();

@@ -26,9 +26,11 @@
  *       endpoint is slow whatever it answered).
  *
  * Messages are normalized (rs_fp_normalize_message) so that numbers, ids,
- * quoted values and URLs do not split a group. Frames are normalized so that
- * builds do not split one: origin, query, line and column are dropped and
- * content hashes in paths become "<hash>" (rs_fp_normalize_file:
+ * quoted values, URLs, JSON values ("Non-Error promise rejection captured
+ * with value: {...}") and whatever personal data the scrubber took out do
+ * not split a group. Frames are normalized so that builds do not split
+ * one: origin, query, line and column are dropped and content hashes in
+ * paths become "<hash>" (rs_fp_normalize_file:
  * "https://cdn.x/static/js/main.3f2a9c1b.js:1:2" ->
  * "/static/js/main.<hash>.js"). Function names keep their last component
  * ("HTMLButtonElement.onClick" -> "onClick"), which is also how Firefox and
@@ -105,8 +107,24 @@ void rs_fp_compute(const rs_fp_input_t *in, rs_fp_t *out);
  *        out_size > 0). Rules, in order of precedence at each position:
  *   - whitespace and control-byte runs become one space; leading and
  *     trailing ones go
- *   - placeholders left by the PII scrubber (<email>, <ip>, <token>,
- *     <redacted>: '<', a lowercase letter, [a-z0-9_]*, '>') are kept
+ *   - the PII scrubber's placeholders (rs_pii_placeholder(): <email>,
+ *     <ip>, <card>, <phone>, <token>, <redacted>) become <pii>: each stands
+ *     where a value was, and which kind of value a user typed ("No account
+ *     found for <email>" / "<phone>") is no other bug; other placeholders
+ *     ('<', a lowercase letter, [a-z0-9_]*, '>': our own, "<anonymous>")
+ *     are kept
+ *   - a JSON (or JavaScript) object or array literal with at least one
+ *     quoted key or value becomes <json>: '{' or '[' not following a word,
+ *     ')' or ']' (so "a['x']" is an index), then members up to the
+ *     matching close, nesting up to 16 deep: keys are strings ('…' or "…",
+ *     backslash escapes), identifiers or numbers; values are strings,
+ *     numbers, identifiers (true, null ...), scrubber placeholders,
+ *     objects and arrays; trailing commas are accepted. One that does not
+ *     close is none, nor are those nested in it (no literal is looked for
+ *     again before the byte where its parse failed, so time is linear).
+ *     {"token":"<redacted>"}, { id: 'x' } and ["a", 1] become <json>;
+ *     [1,2], {}, "a[0]", "Unexpected token } in JSON" and "Expected '{'"
+ *     do not (see the rules below for what they become)
  *   - '…', "…" and `…` become <str>: the opening quote must not follow a
  *     word character (so "Can't" is no quote), the closing one must not be
  *     followed by one; an unclosed quote is kept as it is
