@@ -313,6 +313,14 @@ int rs_kafka_header_get(const rd_kafka_message_t *msg, const char *name,
 int rs_kafka_dlq(rs_kafka_producer_t *p, const rd_kafka_message_t *msg,
                  const char *processor, const char *reason, const char *detail,
                  char *errstr, size_t errstr_size) {
+        return rs_kafka_dlq_value(p, msg, msg->payload, msg->len, processor,
+                                  reason, detail, errstr, errstr_size);
+}
+
+int rs_kafka_dlq_value(rs_kafka_producer_t *p, const rd_kafka_message_t *msg,
+                       const void *value, size_t len, const char *processor,
+                       const char *reason, const char *detail, char *errstr,
+                       size_t errstr_size) {
         const char         *src = rd_kafka_topic_name(msg->rkt);
         rd_kafka_headers_t *hd  = rd_kafka_headers_new(6);
         char                topic[512], num[32];
@@ -326,8 +334,10 @@ int rs_kafka_dlq(rs_kafka_producer_t *p, const rd_kafka_message_t *msg,
         snprintf(num, sizeof(num), "%" PRId64, msg->offset);
         rs_kafka_header_str(hd, RS_DLQ_SOURCE_OFFSET, num);
         rs_kafka_header_str(hd, RS_DLQ_PROCESSOR, processor);
-        return rs_kafka_produce(p, topic, msg->key, msg->key_len, msg->payload,
-                                msg->len, hd, errstr, errstr_size);
+        if (value != msg->payload)
+                rs_kafka_header_str(hd, RS_DLQ_REWRITTEN, "true");
+        return rs_kafka_produce(p, topic, msg->key, msg->key_len, value, len,
+                                hd, errstr, errstr_size);
 }
 
 rs_kafka_mock_t *rs_kafka_mock_new(int brokers, char *errstr,

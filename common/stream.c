@@ -703,6 +703,13 @@ const char *rs_stream_name(const rs_stream_t *s) {
 
 void rs_stream_dlq(rs_stream_t *s, const rd_kafka_message_t *msg,
                    const char *reason, const char *detail, int replay) {
+        rs_stream_dlq_value(s, msg, msg->payload, msg->len, reason, detail,
+                            replay);
+}
+
+void rs_stream_dlq_value(rs_stream_t *s, const rd_kafka_message_t *msg,
+                         const void *value, size_t len, const char *reason,
+                         const char *detail, int replay) {
         char labels[128], err[512];
 
         if (replay)
@@ -712,8 +719,8 @@ void rs_stream_dlq(rs_stream_t *s, const rd_kafka_message_t *msg,
                                           "Input messages dead-lettered",
                                           labels),
                        1);
-        if (rs_kafka_dlq(s->prod, msg, s->name, reason, detail, err,
-                         sizeof(err)) == -1) {
+        if (rs_kafka_dlq_value(s->prod, msg, value, len, s->name, reason,
+                               detail, err, sizeof(err)) == -1) {
                 /* Losing a dead letter silently would lose input: stop and
                  * replay from the stored position instead. */
                 rs_log_error("dead-letter of %s [%" PRId32 "] @%" PRId64

@@ -100,6 +100,7 @@ uint64_t rs_kafka_producer_failed(const rs_kafka_producer_t *p);
 #define RS_DLQ_SOURCE_PARTITION "rs.source.partition"
 #define RS_DLQ_SOURCE_OFFSET    "rs.source.offset"
 #define RS_DLQ_PROCESSOR        "rs.processor"
+#define RS_DLQ_REWRITTEN        "rs.rewritten"
 
 /**
  * @brief Sends \p msg's key and value unchanged to "<source topic>.dlq" with
@@ -111,6 +112,17 @@ uint64_t rs_kafka_producer_failed(const rs_kafka_producer_t *p);
 int rs_kafka_dlq(rs_kafka_producer_t *p, const rd_kafka_message_t *msg,
                  const char *processor, const char *reason, const char *detail,
                  char *errstr, size_t errstr_size);
+
+/**
+ * @brief rs_kafka_dlq() with \p value (\p len bytes) in place of the
+ *        message's value, and a header "rs.rewritten: true" when it differs:
+ *        a processor that could decode the message sends it with personal
+ *        data scrubbed out.
+ */
+int rs_kafka_dlq_value(rs_kafka_producer_t *p, const rd_kafka_message_t *msg,
+                       const void *value, size_t len, const char *processor,
+                       const char *reason, const char *detail, char *errstr,
+                       size_t errstr_size);
 
 /** @brief Adds a NUL-terminated string header. */
 void rs_kafka_header_str(rd_kafka_headers_t *hdrs, const char *name,

@@ -183,6 +183,12 @@ const char          *rs_stream_name(const rs_stream_t *s);
 void rs_stream_dlq(rs_stream_t *s, const rd_kafka_message_t *msg,
                    const char *reason, const char *detail, int replay);
 
+/** @brief rs_stream_dlq() with \p value in place of the message's value
+ *         (see rs_kafka_dlq_value()). */
+void rs_stream_dlq_value(rs_stream_t *s, const rd_kafka_message_t *msg,
+                         const void *value, size_t len, const char *reason,
+                         const char *detail, int replay);
+
 /** @brief Current wall-clock time in ms (CLOCK_REALTIME). */
 int64_t rs_stream_now_ms(void);
 
