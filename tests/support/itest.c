@@ -138,6 +138,26 @@ void rs_it_produce_event(rs_kafka_producer_t *p, const char *topic,
         rs_it_produce_raw(p, topic, ev->tenant_id, buf, len);
 }
 
+void rs_it_produce_error(rs_kafka_producer_t *p, const char *topic,
+                         const rs_error_event_t *ev) {
+        static rs_avro_registry_t *reg;
+        static rs_avro_encoder_t  *enc;
+        const void                *buf;
+        size_t                     len;
+        char                       err[512];
+
+        if (!enc) {
+                if (!(reg = rs_avro_registry_new(err, sizeof(err))) ||
+                    !(enc = rs_avro_encoder_new(reg, RS_SCHEMA_ID_ERROR_EVENT,
+                                                err, sizeof(err))))
+                        rs_it_die("avro: %s", err);
+        }
+        if (rs_error_event_write(rs_avro_encoder_value(enc), ev) == -1 ||
+            rs_avro_encoder_encode(enc, &buf, &len, err, sizeof(err)) == -1)
+                rs_it_die("encode: %s", err);
+        rs_it_produce_raw(p, topic, ev->tenant_id, buf, len);
+}
+
 void rs_it_produce_raw(rs_kafka_producer_t *p, const char *topic,
                        const char *key, const void *buf, size_t len) {
         char err[512];
@@ -243,12 +263,19 @@ const char *rs_it_unique(const char *prefix) {
 pid_t rs_it_start_aggregator(const char *brokers, const char *dsn,
                              const char *group, int until_eof,
                              const char *const *extra, const char *log_path) {
+        return rs_it_start_processor("rum-aggregator", brokers, dsn, group,
+                                     until_eof, extra, log_path);
+}
+
+pid_t rs_it_start_processor(const char *name, const char *brokers,
+                            const char *dsn, const char *group, int until_eof,
+                            const char *const *extra, const char *log_path) {
         static char sets[8][512];
         const char *argv[64];
         int         n = 0, s = 0;
         size_t      i;
 
-        argv[n++] = rs_it_bin("rum-aggregator");
+        argv[n++] = rs_it_bin(name);
         if (until_eof)
                 argv[n++] = "--until-eof";
 #define SET(...)                                                               \

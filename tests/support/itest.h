@@ -41,6 +41,10 @@ int64_t rs_it_now_ms(void);
 void rs_it_produce_event(rs_kafka_producer_t *p, const char *topic,
                          const rs_rum_event_t *ev);
 
+/** @brief Produces one ErrorEvent likewise. */
+void rs_it_produce_error(rs_kafka_producer_t *p, const char *topic,
+                         const rs_error_event_t *ev);
+
 /** @brief Produces raw bytes with \p key. */
 void rs_it_produce_raw(rs_kafka_producer_t *p, const char *topic,
                        const char *key, const void *buf, size_t len);
@@ -86,6 +90,12 @@ pid_t rs_it_start_aggregator(const char *brokers, const char *dsn,
                              const char *group, int until_eof,
                              const char *const *extra, const char *log_path);
 
+/** @brief rs_it_start_aggregator() for the processor binary \p name
+ *         ("error-tracker", ...). */
+pid_t rs_it_start_processor(const char *name, const char *brokers,
+                            const char *dsn, const char *group, int until_eof,
+                            const char *const *extra, const char *log_path);
+
 /** @brief "host=... dbname=<db>": \p dsn with its dbname replaced. Static
  *         storage, four calls deep. */
 const char *rs_it_dsn_db(const char *dsn, const char *db);
@@ -108,7 +118,7 @@ long long rs_it_pg_ll(const char *dsn, const char *sql);
  * Standard traffic for aggregator tests.
  */
 
-/** Event time of the first generated event: 2026-11-20T00:00:00Z. */
+/** Event time of the first generated event: 2025-11-20T00:00:00Z. */
 #define RS_IT_TRAFFIC_START_MS 1763596800000LL
 
 typedef void (*rs_it_event_cb)(const rs_rum_event_t *ev, void *opaque);

@@ -1,0 +1,922 @@
+/*
+ * error-tracker: error rates, the join of errors with page views.
+ *
+ * Both inputs are keyed by tenant with the same partition count, and the
+ * range assignor gives partition p of both to the same instance: a pair
+ * (pair_t) holds what the two sides of partition p closed. The errors side
+ * (error.events) closes a window and hands over its (tenant, route)
+ * counts; the page-view side (rum.aggregates, the all-traffic roll-up; its
+ * own windows, keyed by each aggregate's window start) closes the same
+ * window and hands over page views. A window is judged once both sides
+ * emitted it: bound = min(emitted_until of each side), where a side that
+ * is not assigned, or silent for error_rate.max_wait_ms (or at the end of
+ * a backfill) with nothing open, does not hold the judgement back.
+ *
+ * Each side's part of a window is durable as soon as that side emitted it
+ * (error_route_windows, route_page_views, with the partition number), and
+ * how far a pair has judged is stored with the judgement
+ * (error_rate_progress): on assignment, the windows after that are loaded
+ * back from both tables, so a restart judges each window exactly once, on
+ * the same numbers.
+ *
+ * The rule, per (tenant, route): a window is over when it has at least
+ * error_rate.min_page_views page views and weighted errors / page views
+ * above error_rate.threshold. After duration / window consecutive windows
+ * over, an error_rate issue opens (dated back to the first of them), is
+ * updated each further window over and resolves with the first window
+ * that is not.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rumstream/hash.h"
+#include "rumstream/log.h"
+#include "rumstream/window.h"
+
+#include "internal.h"
+
+typedef struct rate_s {
+        struct rate_s *next_open;
+        char          *tenant, *route;
+        int64_t        over_windows; /* consecutive windows over */
+        char           issue_id[33]; /* "" while none is open */
+        int64_t        opened_ms, version;
+        int            on_open, dirty, seen;
+} rate_t;
+
+/* One (tenant, route) of a window waiting to be judged. */
+typedef struct pend_s {
+        int64_t errors;
+        double  weighted;
+        double  page_views;
+        int     has_pv;
+} pend_t;
+
+struct pair_s {
+        int32_t           partition;
+        rs_stream_part_t *e, *a;  /* sides, NULL while not assigned */
+        int64_t           e_done; /* end of the last window emitted */
+        int64_t           a_done;
+        int64_t           e_active_ms; /* last input (monotonic) */
+        int64_t           a_active_ms;
+        int64_t           evaluated_until;
+        int               progress_dirty;
+        rs_map_t         *rates;   /* tenant \0 route -> rate_t */
+        rate_t           *open;    /* rates with an open issue */
+        rs_map64_t       *pending; /* window start -> rs_map_t of pend_t */
+};
+
+static int64_t mono_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void oom(void) {
+        rs_log_error("out of memory");
+        abort();
+}
+
+static const char *const pv_cols[]    = {"tenant_id", "route", "window_start",
+                                         "partition", "page_views"};
+static const char *const rates_cols[] = {
+    "tenant_id", "route",           "window_start", "window_end",
+    "errors",    "weighted_errors", "page_views",   "error_rate"};
+static const char *const state_cols[] = {
+    "tenant_id", "route",     "partition", "over_windows",
+    "issue_id",  "opened_ms", "version"};
+static const char *const progress_cols[] = {"partition", "evaluated_until"};
+
+#define NCOLS(a) (sizeof(a) / sizeof(*(a)))
+
+int rates_init(tracker_t *t, char *errstr, size_t errstr_size) {
+        const char *pv = t->conf->page_views_topic;
+        size_t      n;
+
+        t->sconf = t->conf->stream;
+        if (!pv || !pv[0])
+                return 0;
+        n         = strlen(t->conf->stream.input_topic) + strlen(pv) + 2;
+        t->topics = malloc(n);
+        if (!t->topics) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        snprintf(t->topics, n, "%s,%s", t->conf->stream.input_topic, pv);
+        t->sconf.input_topic = t->topics;
+        if (!(t->dec_pv = rs_avro_decoder_new(
+                  t->reg, RS_SCHEMA_ID_RUM_AGGREGATE, errstr, errstr_size)))
+                return -1;
+        t->b_pv =
+            rs_pg_batch_new("route_page_views", pv_cols, NCOLS(pv_cols), 3);
+        t->b_rates =
+            rs_pg_batch_new("error_rates", rates_cols, NCOLS(rates_cols), 3);
+        t->b_rate_state = rs_pg_batch_new("error_rate_state", state_cols,
+                                          NCOLS(state_cols), 2);
+        t->b_progress   = rs_pg_batch_new("error_rate_progress", progress_cols,
+                                          NCOLS(progress_cols), 1);
+        if (!t->b_pv || !t->b_rates || !t->b_rate_state || !t->b_progress) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        return 0;
+}
+
+static void pending_free_cb(const void *key, size_t len, void *value,
+                            void *opaque) {
+        (void)key;
+        (void)len;
+        (void)opaque;
+        free(value);
+}
+
+static void pending_window_free_cb(uint64_t key, void *value, void *opaque) {
+        (void)key;
+        (void)opaque;
+        rs_map_foreach(value, pending_free_cb, NULL);
+        rs_map_destroy(value);
+}
+
+static void rate_free_cb(const void *key, size_t len, void *value,
+                         void *opaque) {
+        rate_t *r = value;
+
+        (void)key;
+        (void)len;
+        (void)opaque;
+        free(r->tenant);
+        free(r->route);
+        free(r);
+}
+
+static void pair_free(pair_t *pair) {
+        if (!pair)
+                return;
+        if (pair->pending) {
+                rs_map64_foreach(pair->pending, pending_window_free_cb, NULL);
+                rs_map64_destroy(pair->pending);
+        }
+        if (pair->rates) {
+                rs_map_foreach(pair->rates, rate_free_cb, NULL);
+                rs_map_destroy(pair->rates);
+        }
+        free(pair);
+}
+
+void rates_destroy(tracker_t *t) {
+        int32_t i;
+
+        for (i = 0; i < t->pair_cnt; i++)
+                pair_free(t->pairs[i]);
+        free(t->pairs);
+        free(t->topics);
+        rs_avro_decoder_destroy(t->dec_pv);
+        rs_pg_batch_destroy(t->b_pv);
+        rs_pg_batch_destroy(t->b_rates);
+        rs_pg_batch_destroy(t->b_rate_state);
+        rs_pg_batch_destroy(t->b_progress);
+}
+
+int rates_is_pv_part(const tracker_t *t, const rs_stream_part_t *part) {
+        return t->dec_pv && !strcmp(part->topic, t->conf->page_views_topic);
+}
+
+static rate_t *rate_get(pair_t *pair, const char *tenant, const char *route) {
+        char     key[2 * RS_ROUTE_MAX + MAX_TENANT_LEN];
+        size_t   klen = trk_key_of(key, sizeof(key), tenant, route, NULL);
+        rate_t **slot;
+        int      created;
+
+        slot = (rate_t **)rs_map_put(pair->rates, key, klen, &created);
+        if (!slot)
+                oom();
+        if (!*slot) {
+                if (!(*slot = calloc(1, sizeof(**slot))))
+                        oom();
+                (*slot)->tenant = trk_xstrdup(tenant);
+                (*slot)->route  = trk_xstrdup(route);
+        }
+        return *slot;
+}
+
+static void open_add(pair_t *pair, rate_t *r) {
+        if (r->on_open)
+                return;
+        r->on_open   = 1;
+        r->next_open = pair->open;
+        pair->open   = r;
+}
+
+static pend_t *pend_get(pair_t *pair, int64_t start, const char *tenant,
+                        const char *route) {
+        char       key[2 * RS_ROUTE_MAX + MAX_TENANT_LEN];
+        size_t     klen = trk_key_of(key, sizeof(key), tenant, route, NULL);
+        rs_map_t **win;
+        pend_t   **slot;
+        int        created;
+
+        win =
+            (rs_map_t **)rs_map64_put(pair->pending, (uint64_t)start, &created);
+        if (!win || (!*win && !(*win = rs_map_new())))
+                oom();
+        slot = (pend_t **)rs_map_put(*win, key, klen, &created);
+        if (!slot || (!*slot && !(*slot = calloc(1, sizeof(pend_t)))))
+                oom();
+        return *slot;
+}
+
+/*
+ * Pairs and their state.
+ */
+static int64_t ms_col(PGresult *res, int row, int col) {
+        return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static int pair_load(tracker_t *t, pair_t *pair, rs_pg_t *pg, char *errstr,
+                     size_t errstr_size) {
+        char        part[16];
+        const char *params[1] = {part};
+        PGresult   *res;
+        int         i;
+
+        snprintf(part, sizeof(part), "%" PRId32, pair->partition);
+        res = rs_pg_query(pg,
+                          "SELECT evaluated_until FROM error_rate_progress "
+                          "WHERE partition = $1",
+                          1, params, errstr, errstr_size);
+        if (!res)
+                return -1;
+        pair->evaluated_until = PQntuples(res) ? ms_col(res, 0, 0) : INT64_MIN;
+        PQclear(res);
+
+        res = rs_pg_query(pg,
+                          "SELECT tenant_id, route, over_windows, "
+                          "coalesce(issue_id, ''), coalesce(opened_ms, 0), "
+                          "version FROM error_rate_state WHERE partition = $1 "
+                          "ORDER BY tenant_id, route",
+                          1, params, errstr, errstr_size);
+        if (!res)
+                return -1;
+        for (i = 0; i < PQntuples(res); i++) {
+                rate_t *r       = rate_get(pair, PQgetvalue(res, i, 0),
+                                           PQgetvalue(res, i, 1));
+                r->over_windows = ms_col(res, i, 2);
+                snprintf(r->issue_id, sizeof(r->issue_id), "%s",
+                         PQgetvalue(res, i, 3));
+                r->opened_ms = ms_col(res, i, 4);
+                r->version   = ms_col(res, i, 5);
+                if (r->issue_id[0])
+                        open_add(pair, r);
+        }
+        PQclear(res);
+        (void)t;
+        return 0;
+}
+
+/* What a side emitted before the restart and was not judged yet. */
+static int load_pending(tracker_t *t, pair_t *pair, int pv_side, rs_pg_t *pg,
+                        char *errstr, size_t errstr_size) {
+        char        part[16], from[32];
+        const char *params[2] = {part, from};
+        PGresult   *res;
+        int         i;
+
+        (void)t;
+        snprintf(part, sizeof(part), "%" PRId32, pair->partition);
+        snprintf(from, sizeof(from), "%" PRId64,
+                 pair->evaluated_until == INT64_MIN ? (int64_t)0
+                                                    : pair->evaluated_until);
+        res = rs_pg_query(
+            pg,
+            pv_side ? "SELECT tenant_id, route, (extract(epoch FROM "
+                      "window_start) * 1000)::bigint, 0, 0, page_views FROM "
+                      "route_page_views WHERE partition = $1 AND "
+                      "window_start >= to_timestamp($2::bigint / 1000.0)"
+                    : "SELECT tenant_id, route, (extract(epoch FROM "
+                      "window_start) * 1000)::bigint, errors, "
+                      "weighted_errors, 0 FROM error_route_windows WHERE "
+                      "partition = $1 AND window_start >= "
+                      "to_timestamp($2::bigint / 1000.0)",
+            2, params, errstr, errstr_size);
+        if (!res)
+                return -1;
+        for (i = 0; i < PQntuples(res); i++) {
+                pend_t *p =
+                    pend_get(pair, ms_col(res, i, 2), PQgetvalue(res, i, 0),
+                             PQgetvalue(res, i, 1));
+                if (pv_side) {
+                        p->page_views = strtod(PQgetvalue(res, i, 5), NULL);
+                        p->has_pv     = 1;
+                } else {
+                        p->errors   = ms_col(res, i, 3);
+                        p->weighted = strtod(PQgetvalue(res, i, 4), NULL);
+                }
+        }
+        PQclear(res);
+        return 0;
+}
+
+int rates_part_open(tracker_t *t, rs_stream_part_t *part, pstate_t *ps,
+                    rs_pg_t *pg, char *errstr, size_t errstr_size) {
+        int32_t p = part->partition;
+        pair_t *pair;
+        int     pv_side = rates_is_pv_part(t, part);
+
+        if (!t->dec_pv)
+                return 0;
+        if (p >= t->pair_cnt) {
+                pair_t **np = realloc(t->pairs, (size_t)(p + 1) * sizeof(*np));
+                if (!np)
+                        oom();
+                memset(np + t->pair_cnt, 0,
+                       (size_t)(p + 1 - t->pair_cnt) * sizeof(*np));
+                t->pairs    = np;
+                t->pair_cnt = p + 1;
+        }
+        if (!(pair = t->pairs[p])) {
+                if (!(pair = calloc(1, sizeof(*pair))) ||
+                    !(pair->rates = rs_map_new()) ||
+                    !(pair->pending = rs_map64_new()))
+                        oom();
+                pair->partition = p;
+                if (pair_load(t, pair, pg, errstr, errstr_size) == -1) {
+                        pair_free(pair);
+                        return -1;
+                }
+                t->pairs[p] = pair;
+        }
+        if (load_pending(t, pair, pv_side, pg, errstr, errstr_size) == -1)
+                return -1;
+        if (pv_side) {
+                pair->a           = part;
+                pair->a_done      = rs_window_closed_until(part->win);
+                pair->a_active_ms = mono_ms();
+                part->state       = pair;
+        } else {
+                pair->e           = part;
+                pair->e_done      = rs_window_closed_until(part->win);
+                pair->e_active_ms = mono_ms();
+                ps->pair          = pair;
+        }
+        return 0;
+}
+
+static void pv_window_free_cb(int64_t start, void *data, void *opaque) {
+        (void)start;
+        (void)opaque;
+        if (data) {
+                rs_map_foreach(data, pending_free_cb, NULL);
+                rs_map_destroy(data);
+        }
+}
+
+void rates_part_close(tracker_t *t, rs_stream_part_t *part) {
+        pair_t *pair =
+            part->partition < t->pair_cnt ? t->pairs[part->partition] : NULL;
+
+        if (rates_is_pv_part(t, part)) {
+                rs_window_foreach(part->win, pv_window_free_cb, NULL);
+                part->state = NULL;
+        }
+        if (!pair)
+                return;
+        if (pair->a == part)
+                pair->a = NULL;
+        if (pair->e == part)
+                pair->e = NULL;
+        /* Both sides go together (eager rebalancing revokes everything);
+         * the next owner loads the pair from what is stored. */
+        if (!pair->a && !pair->e) {
+                pair_free(pair);
+                t->pairs[part->partition] = NULL;
+        }
+}
+
+/*
+ * Page views.
+ */
+void rates_message(tracker_t *t, rs_stream_part_t *part,
+                   const rd_kafka_message_t *msg, int replay) {
+        pair_t            *pair = part->state;
+        rs_rum_aggregate_t agg;
+        avro_value_t      *val;
+        char               err[512];
+        int64_t            start;
+        rs_map_t         **win;
+        pend_t            *pv;
+        char               key[2 * RS_ROUTE_MAX + MAX_TENANT_LEN];
+        size_t             klen;
+        int                rc, created;
+        void             **slot;
+
+        pair->a_active_ms = mono_ms();
+        rc = rs_avro_decoder_decode(t->dec_pv, msg->payload, msg->len, &val,
+                                    err, sizeof(err));
+        if (rc) {
+                rs_stream_dlq(t->stream, msg, rs_avro_err_reason(rc), err,
+                              replay);
+                return;
+        }
+        if (rs_rum_aggregate_read(val, &agg, t->pv_metrics,
+                                  sizeof(t->pv_metrics) /
+                                      sizeof(*t->pv_metrics),
+                                  err, sizeof(err)) == -1) {
+                rs_stream_dlq(t->stream, msg, "invalid", err, replay);
+                return;
+        }
+        if (strcmp(agg.segment_type, "all"))
+                return; /* segments add up to the roll-up */
+        start =
+            rs_window_start_of(rs_window_size(part->win), agg.window_start_ms);
+        if (agg.window_end_ms > start + rs_window_size(part->win) ||
+            agg.window_end_ms <= agg.window_start_ms || !agg.tenant_id[0] ||
+            strlen(agg.tenant_id) > MAX_TENANT_LEN ||
+            strlen(agg.route) >= RS_ROUTE_MAX ||
+            !(agg.page_views >= 0 && agg.page_views < 1e15)) {
+                snprintf(err, sizeof(err),
+                         "aggregate [%" PRId64 ", %" PRId64
+                         ") does not fit a window of %" PRId64
+                         " ms, or has no tenant or a bad route or page-view "
+                         "count",
+                         agg.window_start_ms, agg.window_end_ms,
+                         rs_window_size(part->win));
+                rs_stream_dlq(t->stream, msg, "invalid", err, replay);
+                return;
+        }
+        if (rs_window_is_late(part->win, agg.window_start_ms) ||
+            agg.window_start_ms + rs_window_size(part->win) <=
+                pair->evaluated_until) {
+                if (!replay)
+                        rs_counter_add(t->c_rate_skipped, 1);
+                return; /* judged without it: counted, not dead-lettered */
+        }
+        rc = rs_window_assign(part->win, agg.window_start_ms, msg->offset,
+                              &start, (void ***)&win);
+        if (rc == RS_WINDOW_LATE) {
+                if (!replay)
+                        rs_counter_add(t->c_rate_skipped, 1);
+                return;
+        }
+        if (rc != RS_WINDOW_OK || (!*win && !(*win = rs_map_new())))
+                oom();
+        klen = trk_key_of(key, sizeof(key), agg.tenant_id, agg.route, NULL);
+        slot = rs_map_put(*win, key, klen, &created);
+        if (!slot || (!*slot && !(*slot = calloc(1, sizeof(pend_t)))))
+                oom();
+        pv = *slot;
+        pv->page_views += agg.page_views;
+        pv->has_pv = 1;
+        if (!replay)
+                rs_counter_add(t->c_page_views, 1);
+}
+
+void rates_touch_errors(pair_t *pair) {
+        pair->e_active_ms = mono_ms();
+}
+
+void rates_errors(tracker_t *t, pair_t *pair, int64_t start, const char *tenant,
+                  const char *route, int64_t errors, double weighted) {
+        pend_t *p;
+
+        (void)t;
+        if (!pair || start < pair->evaluated_until)
+                return;
+        p = pend_get(pair, start, tenant, route);
+        p->errors += errors;
+        p->weighted += weighted;
+}
+
+/*
+ * Judging.
+ */
+static void rate_id(const rate_t *r, int64_t opened_ms, char out[33]) {
+        rs_id_t h;
+
+        rs_id_init(&h, "issue");
+        rs_id_add_str(&h, r->tenant);
+        rs_id_add_str(&h, "error_rate");
+        rs_id_add_str(&h, r->route);
+        rs_id_add_i64(&h, opened_ms);
+        rs_id_hex(&h, out);
+}
+
+static int rate_issue(tracker_t *t, rate_t *r, const char *state, int64_t start,
+                      int64_t end, const pend_t *p, double rate) {
+        double           th  = t->conf->rate_threshold;
+        const char      *sev = rate >= 4 * th   ? "critical"
+                               : rate >= 2 * th ? "high"
+                                                : "medium";
+        pending_issue_t *pi;
+        rs_issue_t      *is;
+
+        pi = trk_issue_start(t, r->issue_id, r->tenant, "error_rate", state,
+                             sev, r->version, r->opened_ms, end);
+        is = &pi->is;
+        snprintf(pi->route, sizeof(pi->route), "%s", r->route);
+        snprintf(pi->title, sizeof(pi->title),
+                 "Error rate %.1f%% on %s (threshold %.1f%%)", 100 * rate,
+                 r->route, 100 * th);
+        snprintf(pi->evbuf[0], sizeof(pi->evbuf[0]), "%" PRId64, start);
+        snprintf(pi->evbuf[1], sizeof(pi->evbuf[1]), "%.17g",
+                 p->has_pv ? p->page_views : 0.0);
+        snprintf(pi->evbuf[2], sizeof(pi->evbuf[2]), "%.17g", p->weighted);
+        is->route             = pi->route;
+        is->metric            = "error_rate";
+        is->observed          = rate;
+        is->threshold         = th;
+        is->sample_size       = p->errors;
+        is->evidence[0].key   = "window_start_ms";
+        is->evidence[0].value = pi->evbuf[0];
+        is->evidence[1].key   = "page_views";
+        is->evidence[1].value = pi->evbuf[1];
+        is->evidence[2].key   = "weighted_errors";
+        is->evidence[2].value = pi->evbuf[2];
+        is->evidence_cnt      = 3;
+        return trk_issue_publish(t, pi);
+}
+
+static int judge(tracker_t *t, pair_t *pair, rate_t *r, int64_t start,
+                 int64_t end, const pend_t *p) {
+        const tracker_conf_t *c    = t->conf;
+        int64_t               size = end - start;
+        int64_t               need = (c->rate_duration_ms + size - 1) / size;
+        double                rate =
+            p->has_pv && p->page_views > 0 ? p->weighted / p->page_views : NAN;
+        int over = p->has_pv && p->page_views >= c->rate_min_page_views &&
+                   rate > c->rate_threshold;
+
+        if (need < 1)
+                need = 1;
+        if (over) {
+                r->over_windows++;
+                r->dirty = 1;
+                if (!r->issue_id[0] && r->over_windows >= need) {
+                        r->opened_ms = start - (need - 1) * size;
+                        r->version   = 1;
+                        rate_id(r, r->opened_ms, r->issue_id);
+                        open_add(pair, r);
+                        return rate_issue(t, r, "open", start, end, p, rate);
+                }
+                if (r->issue_id[0]) {
+                        r->version++;
+                        return rate_issue(t, r, "updated", start, end, p, rate);
+                }
+                return 0;
+        }
+        if (r->over_windows) {
+                r->over_windows = 0;
+                r->dirty        = 1;
+        }
+        if (r->issue_id[0]) {
+                int rc;
+                r->version++;
+                rc             = rate_issue(t, r, "resolved", start, end, p,
+                                isnan(rate) ? 0 : rate);
+                r->issue_id[0] = '\0';
+                r->dirty       = 1;
+                return rc;
+        }
+        return 0;
+}
+
+typedef struct judge_ctx_s {
+        tracker_t *t;
+        pair_t    *pair;
+        int64_t    start, end;
+        char       ts_start[40], ts_end[40];
+        int        failed;
+} judge_ctx_t;
+
+static void judge_cb(const void *key, size_t len, void *value, void *opaque) {
+        judge_ctx_t  *x      = opaque;
+        tracker_t    *t      = x->t;
+        const pend_t *p      = value;
+        const char   *tenant = key;
+        const char   *route  = tenant + strlen(tenant) + 1;
+        rate_t       *r;
+        double        rate;
+
+        (void)len;
+        rate =
+            p->has_pv && p->page_views > 0 ? p->weighted / p->page_views : NAN;
+        rs_pg_batch_str(t->b_rates, tenant);
+        rs_pg_batch_str(t->b_rates, route);
+        rs_pg_batch_str(t->b_rates, x->ts_start);
+        rs_pg_batch_str(t->b_rates, x->ts_end);
+        rs_pg_batch_i64(t->b_rates, p->errors);
+        rs_pg_batch_f64(t->b_rates, p->weighted);
+        rs_pg_batch_f64(t->b_rates, p->has_pv ? p->page_views : NAN);
+        rs_pg_batch_f64(t->b_rates, rate);
+        rs_pg_batch_row_end(t->b_rates);
+
+        /* Only routes with a window over (or an issue open) need a state;
+         * a clean route's is "zero windows over". */
+        r = NULL;
+        {
+                char     k[2 * RS_ROUTE_MAX + MAX_TENANT_LEN];
+                size_t   klen = trk_key_of(k, sizeof(k), tenant, route, NULL);
+                rate_t **slot = (rate_t **)rs_map_get(x->pair->rates, k, klen);
+                r             = slot ? *slot : NULL;
+        }
+        if (!r && p->has_pv && p->page_views >= t->conf->rate_min_page_views &&
+            p->weighted / p->page_views > t->conf->rate_threshold)
+                r = rate_get(x->pair, tenant, route);
+        if (r) {
+                r->seen = 1;
+                if (!x->failed &&
+                    judge(t, x->pair, r, x->start, x->end, p) == -1)
+                        x->failed = 1;
+        }
+}
+
+static int cmp_i64(const void *a, const void *b) {
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+        return (x > y) - (x < y);
+}
+
+typedef struct keys_ctx_s {
+        int64_t *keys;
+        size_t   cnt;
+} keys_ctx_t;
+
+static void keys_cb(uint64_t key, void *value, void *opaque) {
+        keys_ctx_t *k = opaque;
+
+        if (value)
+                k->keys[k->cnt++] = (int64_t)key;
+}
+
+/* How far side \p part lets windows be judged: the end of what it emitted,
+ * or no limit if it is not assigned, or has nothing open and is at the
+ * end of a backfill or has been silent for error_rate.max_wait_ms. */
+static int64_t side_bound(const tracker_t *t, const rs_stream_part_t *part,
+                          int64_t done, int64_t active_ms, int64_t now) {
+        if (!part)
+                return INT64_MAX;
+        if (rs_window_open_cnt(part->win) == 0 &&
+            ((t->conf->stream.until_eof && part->eof) ||
+             now - active_ms >= t->conf->rate_max_wait_ms))
+                return INT64_MAX;
+        return done;
+}
+
+/* Judges window [start, start + size) of \p pair: its pending routes and
+ * the open issues of routes that had neither errors nor page views. */
+static int judge_window(tracker_t *t, pair_t *pair, int64_t start,
+                        int64_t size) {
+        judge_ctx_t x = {t, pair, start, start + size, "", "", 0};
+        rs_map_t  **win;
+        rate_t     *r, **pp;
+
+        trk_fmt_ts(x.start, x.ts_start, sizeof(x.ts_start));
+        trk_fmt_ts(x.end, x.ts_end, sizeof(x.ts_end));
+        for (r = pair->open; r; r = r->next_open)
+                r->seen = 0;
+        win = (rs_map_t **)rs_map64_get(pair->pending, (uint64_t)start);
+        if (win && *win) {
+                rs_map_foreach(*win, judge_cb, &x);
+                rs_map_foreach(*win, pending_free_cb, NULL);
+                rs_map_destroy(*win);
+                *win = NULL;
+        }
+        for (r = pair->open; r && !x.failed; r = r->next_open) {
+                pend_t none = {0};
+                if (!r->seen && r->issue_id[0] &&
+                    judge(t, pair, r, x.start, x.end, &none) == -1)
+                        x.failed = 1;
+        }
+        for (pp = &pair->open; (r = *pp);) {
+                if (!r->issue_id[0]) {
+                        *pp        = r->next_open;
+                        r->on_open = 0;
+                } else {
+                        pp = &r->next_open;
+                }
+        }
+        pair->evaluated_until = start + size;
+        pair->progress_dirty  = 1;
+        return x.failed ? -1 : 0;
+}
+
+static int evaluate(tracker_t *t, pair_t *pair) {
+        int64_t now  = mono_ms();
+        int64_t size = t->conf->stream.window_size_ms;
+        int64_t eb =
+            side_bound(t, pair->e, pair->e_done, pair->e_active_ms, now);
+        int64_t ab =
+            side_bound(t, pair->a, pair->a_done, pair->a_active_ms, now);
+        int64_t    bound = eb < ab ? eb : ab, s;
+        keys_ctx_t kc    = {0};
+        size_t     i     = 0;
+        int        rc    = 0;
+
+        if (bound == INT64_MAX) /* nothing holds back: what either emitted */
+                bound =
+                    pair->e_done > pair->a_done ? pair->e_done : pair->a_done;
+        if (bound == RS_WINDOW_NONE || bound <= pair->evaluated_until)
+                return 0;
+
+        kc.keys = calloc(rs_map64_size(pair->pending) + 1, sizeof(*kc.keys));
+        if (!kc.keys)
+                oom();
+        rs_map64_foreach(pair->pending, keys_cb, &kc);
+        qsort(kc.keys, kc.cnt, sizeof(*kc.keys), cmp_i64);
+
+        s = pair->evaluated_until;
+        while (rc == 0) {
+                /* With no issue open, empty windows change nothing: go
+                 * straight to the next one with something pending. */
+                while (i < kc.cnt && kc.keys[i] < s)
+                        i++;
+                if (!pair->open || s == RS_WINDOW_NONE)
+                        s = i < kc.cnt ? kc.keys[i] : bound;
+                if (s + size > bound)
+                        break;
+                rc = judge_window(t, pair, s, size);
+                s += size;
+        }
+        if (rc == 0 && bound > pair->evaluated_until) {
+                pair->evaluated_until = bound;
+                pair->progress_dirty  = 1;
+        }
+        free(kc.keys);
+
+        /* Forget the judged windows. */
+        if (rc == 0 && kc.cnt) {
+                rs_map64_t *np = rs_map64_new();
+                keys_ctx_t  k2 = {0};
+                if (!np || !(k2.keys = calloc(rs_map64_size(pair->pending) + 1,
+                                              sizeof(*k2.keys))))
+                        oom();
+                rs_map64_foreach(pair->pending, keys_cb, &k2);
+                for (i = 0; i < k2.cnt; i++) {
+                        void **old =
+                            rs_map64_get(pair->pending, (uint64_t)k2.keys[i]);
+                        int    created;
+                        void **slot;
+                        if (!(slot = rs_map64_put(np, (uint64_t)k2.keys[i],
+                                                  &created)))
+                                oom();
+                        *slot = *old;
+                }
+                free(k2.keys);
+                rs_map64_destroy(pair->pending);
+                pair->pending = np;
+        }
+        return rc;
+}
+
+typedef struct pv_ctx_s {
+        tracker_t  *t;
+        pair_t     *pair;
+        int64_t     start;
+        const char *ts;
+} pv_ctx_t;
+
+static void pv_emit_cb(const void *key, size_t len, void *value, void *opaque) {
+        pv_ctx_t     *x      = opaque;
+        tracker_t    *t      = x->t;
+        const pend_t *pv     = value;
+        const char   *tenant = key;
+        const char   *route  = tenant + strlen(tenant) + 1;
+        pend_t       *p;
+
+        (void)len;
+        rs_pg_batch_str(t->b_pv, tenant);
+        rs_pg_batch_str(t->b_pv, route);
+        rs_pg_batch_str(t->b_pv, x->ts);
+        rs_pg_batch_i64(t->b_pv, x->pair->partition);
+        rs_pg_batch_f64(t->b_pv, pv->page_views);
+        rs_pg_batch_row_end(t->b_pv);
+        if (x->start < x->pair->evaluated_until)
+                return; /* judged without it */
+        p = pend_get(x->pair, x->start, tenant, route);
+        p->page_views += pv->page_views;
+        p->has_pv = 1;
+}
+
+int rates_emit(tracker_t *t, rs_stream_part_t *part) {
+        pair_t *pair;
+        int64_t start;
+        void   *data;
+        int     n = 0;
+
+        if (!t->dec_pv)
+                return 0;
+        if (rates_is_pv_part(t, part)) {
+                pair = part->state;
+                while (rs_window_pop_closed(part->win, &start, &data)) {
+                        char     ts[40];
+                        pv_ctx_t x = {t, pair, start, ts};
+                        trk_fmt_ts(start, ts, sizeof(ts));
+                        if (data) {
+                                rs_map_foreach(data, pv_emit_cb, &x);
+                                rs_map_foreach(data, pending_free_cb, NULL);
+                                rs_map_destroy(data);
+                        }
+                        n++;
+                }
+                pair->a_done = rs_window_closed_until(part->win);
+        } else {
+                pstate_t *ps = part->state;
+                if (!(pair = ps->pair))
+                        return 0;
+                pair->e_done = rs_window_closed_until(part->win);
+        }
+        return evaluate(t, pair) == -1 ? -1 : n;
+}
+
+/*
+ * Writing.
+ */
+static void state_row_cb(const void *key, size_t len, void *value,
+                         void *opaque) {
+        tracker_t *t    = ((void **)opaque)[0];
+        pair_t    *pair = ((void **)opaque)[1];
+        rate_t    *r    = value;
+
+        (void)key;
+        (void)len;
+        if (!r->dirty)
+                return;
+        rs_pg_batch_str(t->b_rate_state, r->tenant);
+        rs_pg_batch_str(t->b_rate_state, r->route);
+        rs_pg_batch_i64(t->b_rate_state, pair->partition);
+        rs_pg_batch_i64(t->b_rate_state, r->over_windows);
+        rs_pg_batch_str(t->b_rate_state, r->issue_id[0] ? r->issue_id : NULL);
+        if (r->issue_id[0])
+                rs_pg_batch_i64(t->b_rate_state, r->opened_ms);
+        else
+                rs_pg_batch_null(t->b_rate_state);
+        rs_pg_batch_i64(t->b_rate_state, r->version);
+        rs_pg_batch_row_end(t->b_rate_state);
+}
+
+int rates_write(tracker_t *t, rs_pg_t *pg, char *errstr, size_t errstr_size) {
+        rs_pg_batch_t *batches[4];
+        int32_t        i;
+        size_t         k;
+
+        if (!t->dec_pv)
+                return 0;
+        /* States and progress: the latest, rebuilt for each attempt. */
+        rs_pg_batch_clear(t->b_rate_state);
+        rs_pg_batch_clear(t->b_progress);
+        for (i = 0; i < t->pair_cnt; i++) {
+                pair_t *pair = t->pairs[i];
+                void   *ctx[2];
+                if (!pair)
+                        continue;
+                ctx[0] = t;
+                ctx[1] = pair;
+                rs_map_foreach(pair->rates, state_row_cb, ctx);
+                if (pair->progress_dirty &&
+                    pair->evaluated_until != RS_WINDOW_NONE) {
+                        rs_pg_batch_i64(t->b_progress, pair->partition);
+                        rs_pg_batch_i64(t->b_progress, pair->evaluated_until);
+                        rs_pg_batch_row_end(t->b_progress);
+                }
+        }
+        batches[0] = t->b_pv;
+        batches[1] = t->b_rates;
+        batches[2] = t->b_rate_state;
+        batches[3] = t->b_progress;
+        for (k = 0; k < 4; k++)
+                if (rs_pg_batch_rows(batches[k]) > 0 &&
+                    rs_pg_batch_flush(pg, batches[k], errstr, errstr_size) ==
+                        -1)
+                        return -1;
+        return 0;
+}
+
+static void clean_cb(const void *key, size_t len, void *value, void *opaque) {
+        rate_t *r = value;
+
+        (void)key;
+        (void)len;
+        (void)opaque;
+        r->dirty = 0;
+}
+
+void rates_written(tracker_t *t) {
+        int32_t i;
+
+        if (!t->dec_pv)
+                return;
+        rs_pg_batch_clear(t->b_pv);
+        rs_pg_batch_clear(t->b_rates);
+        rs_pg_batch_clear(t->b_rate_state);
+        rs_pg_batch_clear(t->b_progress);
+        for (i = 0; i < t->pair_cnt; i++) {
+                if (!t->pairs[i])
+                        continue;
+                t->pairs[i]->progress_dirty = 0;
+                rs_map_foreach(t->pairs[i]->rates, clean_cb, NULL);
+        }
+}
