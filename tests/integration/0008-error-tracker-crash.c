@@ -1,0 +1,245 @@
+/*
+ * Crash safety of the error-tracker: killed with SIGKILL at several points
+ * while it works through generated errors and the page views of the same
+ * tenants (aggregated once by the rum-aggregator into rum.aggregates) -
+ * with a burst that opens, updates and resolves a spike issue and an
+ * error_rate issue, and a new bug that opens a new_error issue - and
+ * restarted each time, it must leave tables equal, row for row, to those
+ * of an uninterrupted run over the same input in another database: groups
+ * and their detector state, windowed counts, page views, error rates and
+ * their rule state, issues and every issue version. Kills wait for stored
+ * progress, never for a fixed time.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "rumstream/kafka.h"
+#include "rumstream/traffic.h"
+
+#include "itest.h"
+#include "pgtmp.h"
+#include "rs_test.h"
+
+#define PAGE_VIEWS 30000 /* 30 a second of event time: 1000 s */
+#define TENANTS    4
+#define PARTITIONS 8
+
+typedef struct progress_s {
+        const char *dsn;
+        long long   threshold;
+        pid_t       pid;
+} progress_t;
+
+static int progressed(void *opaque) {
+        progress_t *p    = opaque;
+        long long   done = -1;
+        int         status;
+
+        if (rs_it_pg_ll(p->dsn, "SELECT count(*) FROM pg_tables WHERE "
+                                "tablename = 'stream_positions'") == 1)
+                done = rs_it_pg_ll(p->dsn,
+                                   "SELECT coalesce(sum(commit_offset), 0) "
+                                   "FROM stream_positions");
+        return done >= p->threshold || waitpid(p->pid, &status, WNOHANG) != 0;
+}
+
+/* Every column of the tracker's tables, in key order. */
+static char *digest(const char *dsn) {
+        static const struct {
+                const char *table, *order;
+        } t[] = {
+            {"error_groups", "tenant_id, group_id"},
+            {"error_group_state", "tenant_id, group_id"},
+            {"error_tenants", "tenant_id"},
+            {"error_aggregates", "tenant_id, group_id, route, window_start"},
+            {"error_route_windows", "tenant_id, route, window_start"},
+            {"route_page_views", "tenant_id, route, window_start"},
+            {"error_rates", "tenant_id, route, window_start"},
+            {"error_rate_state", "tenant_id, route"},
+            {"error_rate_progress", "partition"},
+            {"issues", "issue_id"},
+            {"issue_versions", "issue_id, version"},
+        };
+        char  *out = NULL;
+        size_t len = 0, i;
+
+        for (i = 0; i < sizeof(t) / sizeof(*t); i++) {
+                char  *d = rs_it_table_digest(dsn, t[i].table, t[i].order);
+                size_t n = strlen(t[i].table) + strlen(d) + 3;
+                out      = realloc(out, len + n + 1);
+                snprintf(out + len, n + 1, "%s %s\n", t[i].table, d);
+                len += strlen(out + len);
+                free(d);
+        }
+        return out;
+}
+
+static long produce(rs_kafka_producer_t *prod) {
+        rs_error_traffic_conf_t tc;
+        rs_error_traffic_t     *gen;
+        rs_error_event_t        ev;
+        char                    err[512], burst_tenant[64], new_tenant[64];
+        long                    i;
+
+        rs_error_traffic_conf_defaults(&tc);
+        tc.seed              = 3;
+        tc.tenants           = TENANTS;
+        tc.routes_per_tenant = 10;
+        tc.tenant_skew       = 0;
+        tc.errors_per_sec    = 0.8;
+        tc.start_ms          = RS_IT_TRAFFIC_START_MS;
+        if (!(gen = rs_error_traffic_new(&tc, err, sizeof(err))))
+                rs_it_die("generator: %s", err);
+        snprintf(burst_tenant, sizeof(burst_tenant), "%s",
+                 rs_error_traffic_tenant(gen, 0));
+        snprintf(new_tenant, sizeof(new_tenant), "%s",
+                 rs_error_traffic_tenant(gen, 1));
+        rs_error_traffic_destroy(gen);
+
+        tc.burst_tenant      = burst_tenant;
+        tc.burst_route       = "/checkout";
+        tc.burst_from_ms     = RS_IT_TRAFFIC_START_MS + 6 * 60000;
+        tc.burst_to_ms       = RS_IT_TRAFFIC_START_MS + 11 * 60000;
+        tc.burst_factor      = 20;
+        tc.new_group_tenant  = new_tenant;
+        tc.new_group_from_ms = RS_IT_TRAFFIC_START_MS + 12 * 60000;
+        if (!(gen = rs_error_traffic_new(&tc, err, sizeof(err))))
+                rs_it_die("generator: %s", err);
+        for (i = 0; rs_error_traffic_clock_ms(gen) <
+                    RS_IT_TRAFFIC_START_MS + PAGE_VIEWS / 30 * 1000;
+             i++) {
+                rs_error_traffic_next(gen, &ev);
+                rs_it_produce_error(prod, "error.events", &ev);
+        }
+        rs_error_traffic_destroy(gen);
+        if (rs_kafka_producer_sync(prod, 60000, err, sizeof(err)) == -1)
+                rs_it_die("produce: %s", err);
+        return i;
+}
+
+int main(void) {
+        rs_test_pg_t        *pg;
+        rs_kafka_mock_t     *mock;
+        rs_kafka_producer_t *prod;
+        char                 err[512], *ref, *got;
+        const char          *brokers, *dsn_ref, *dsn_crash;
+        /* Fractions of the input at which to kill. */
+        static const double kill_at[] = {0.0, 0.2, 0.45, 0.7, 0.9};
+        const char         *slow[]    = {"window.idle_close_ms=0",
+                                         "new_error.warmup_ms=300000",
+                                         "error_rate.threshold=1.0",
+                                         "error_rate.duration_ms=180000",
+                                         "max_events_per_sec=800",
+                                         "commit_interval_ms=100",
+                                         NULL};
+        const char         *fast[]    = {
+                       "window.idle_close_ms=0", "new_error.warmup_ms=300000",
+                       "error_rate.threshold=1.0", "error_rate.duration_ms=180000", NULL};
+        const char *agg[] = {"window.idle_close_ms=0", NULL};
+        long        input;
+        int64_t     aggregates;
+        size_t      k;
+        int         status, kills = 0;
+        pid_t       pid;
+
+        if (!(pg = rs_test_pg_start(err, sizeof(err))))
+                rs_it_die("postgres: %s", err);
+        rs_it_create_db(rs_test_pg_dsn(pg), "ref");
+        rs_it_create_db(rs_test_pg_dsn(pg), "crash");
+        dsn_ref   = strdup(rs_it_dsn_db(rs_test_pg_dsn(pg), "ref"));
+        dsn_crash = strdup(rs_it_dsn_db(rs_test_pg_dsn(pg), "crash"));
+        if (!(mock = rs_kafka_mock_new(1, err, sizeof(err))))
+                rs_it_die("kafka: %s", err);
+        brokers = rs_kafka_mock_bootstraps(mock);
+        if (rs_kafka_mock_topic(mock, "error.events", PARTITIONS, err,
+                                sizeof(err)) ||
+            rs_kafka_mock_topic(mock, "error.aggregates", PARTITIONS, err,
+                                sizeof(err)) ||
+            rs_kafka_mock_topic(mock, "issues", PARTITIONS, err, sizeof(err)) ||
+            rs_kafka_mock_topic(mock, "rum.events", PARTITIONS, err,
+                                sizeof(err)) ||
+            rs_kafka_mock_topic(mock, "rum.aggregates", PARTITIONS, err,
+                                sizeof(err)) ||
+            rs_kafka_mock_topic(mock, "error.events.dlq", 1, err, sizeof(err)))
+                rs_it_die("%s", err);
+        if (!(prod = rs_kafka_producer_new(brokers, NULL, err, sizeof(err))))
+                rs_it_die("producer: %s", err);
+        rs_it_create_db(rs_test_pg_dsn(pg), "agg");
+        rs_it_produce_traffic(prod, "rum.events", 3, TENANTS, PAGE_VIEWS, NULL,
+                              NULL);
+        status = rs_it_wait_exit(
+            rs_it_start_aggregator(brokers,
+                                   rs_it_dsn_db(rs_test_pg_dsn(pg), "agg"),
+                                   "agg", 1, agg, "0008-aggregator.log"),
+            600 * 1000);
+        RS_CHECK_INT(status, 0);
+        if (rs_kafka_topic_size(rs_kafka_producer_handle(prod),
+                                "rum.aggregates", 30000, &aggregates, err,
+                                sizeof(err)) == -1)
+                rs_it_die("rum.aggregates: %s", err);
+        input = produce(prod) + (long)aggregates;
+        printf("input: %ld messages (%lld aggregates)\n", input,
+               (long long)aggregates);
+
+        pid = rs_it_start_processor("error-tracker", brokers, dsn_ref, "ref", 1,
+                                    fast, "0008-reference.log");
+        status = rs_it_wait_exit(pid, 600 * 1000);
+        RS_CHECK_INT(status, 0);
+        ref = digest(dsn_ref);
+        printf("reference:\n%s", ref);
+        /* The run must have had issues to get right. */
+        RS_CHECK(rs_it_pg_ll(dsn_ref, "SELECT count(*) FROM issues WHERE "
+                                      "kind = 'error_spike'") >= 1);
+        RS_CHECK(rs_it_pg_ll(dsn_ref, "SELECT count(*) FROM issues WHERE "
+                                      "kind = 'new_error'") >= 1);
+        RS_CHECK_INT(rs_it_pg_ll(dsn_ref, "SELECT count(*) FROM issues WHERE "
+                                          "kind = 'error_rate'"),
+                     1);
+        RS_CHECK(rs_it_pg_ll(dsn_ref,
+                             "SELECT count(*) FROM error_rates "
+                             "WHERE page_views > 0 AND errors > 0") > 0);
+
+        for (k = 0; k < sizeof(kill_at) / sizeof(*kill_at); k++) {
+                progress_t p = {dsn_crash,
+                                (long long)(kill_at[k] * (double)input) + 1, 0};
+
+                pid = rs_it_start_processor("error-tracker", brokers, dsn_crash,
+                                            "crash", 1, slow, "0008-crash.log");
+                p.pid = pid;
+                if (!rs_it_wait_for(progressed, &p, 300 * 1000))
+                        rs_it_die("no progress past %lld", p.threshold);
+                if (kill(pid, SIGKILL) == 0 &&
+                    rs_it_wait_exit(pid, 30000) == 128 + SIGKILL) {
+                        kills++;
+                        printf("killed at stored progress >= %lld\n",
+                               p.threshold);
+                }
+        }
+        pid    = rs_it_start_processor("error-tracker", brokers, dsn_crash,
+                                       "crash", 1, fast, "0008-crash.log");
+        status = rs_it_wait_exit(pid, 600 * 1000);
+        RS_CHECK_INT(status, 0);
+        RS_CHECK_MSG(kills >= 4, "only %d kills landed before the end", kills);
+        got = digest(dsn_crash);
+        printf("after %d kills:\n%s", kills, got);
+        RS_CHECK_STR(got, ref);
+        {
+                char cmd[256];
+                snprintf(cmd, sizeof(cmd),
+                         "grep -o 'from offset [0-9]* (replay below "
+                         "[0-9]*' 0008-crash.log | awk '$3 < $6' | "
+                         "grep -q .");
+                RS_CHECK_MSG(system(cmd) == 0,
+                             "no restart resumed below its commit offset");
+        }
+
+        free(ref);
+        free(got);
+        rs_kafka_producer_destroy(prod);
+        rs_kafka_mock_destroy(mock);
+        rs_test_pg_stop(pg);
+        return RS_TEST_DONE();
+}
