@@ -15,8 +15,9 @@ if [ -n "$unformatted" ]; then
 	echo "not clang-formatted:"; echo "$unformatted"; exit 1
 fi
 
-echo "== example configuration"
+echo "== example configurations"
 build/rum-aggregator -c config/rum-aggregator.conf --check-config
+build/error-tracker -c config/error-tracker.conf --check-config
 
 echo "== docker-compose.yml"
 docker-compose -f docker-compose.yml config -q
