@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job on embedded defaults: an embedded Kafka (librdkafka's mock
 # cluster over TCP), a throwaway PostgreSQL, generated traffic for several
-# tenants with a regression injected on one route and some bad input, the
-# rum-aggregator over all of it, then the results as a person reads them.
+# tenants - page views with a regression injected on one route, front-end
+# errors carrying personal data with a burst and a new bug, some bad
+# input - the rum-aggregator and the error-tracker over all of it, then the
+# results as a person reads them.
 # Everything it starts is stopped and removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,9 @@ bash scripts/setup.sh >/dev/null
 run=$(mktemp -d /tmp/rumstream-demo.XXXXXX)
 chmod 755 "$run"
 kafka_pid=""
+tracker_pid=""
 cleanup() {
+	if [ -n "$tracker_pid" ]; then kill "$tracker_pid" 2>/dev/null || true; fi
 	[ -n "$kafka_pid" ] && kill "$kafka_pid" 2>/dev/null && wait "$kafka_pid" 2>/dev/null
 	bash scripts/pgtmp.sh stop "$run/pg" >/dev/null 2>&1 || true
 	rm -rf "$run"
@@ -32,18 +36,59 @@ brokers=$(cat "$run/bootstrap")
 echo "   bootstrap.servers=$brokers"
 
 events=${EVENTS:-30000}
+# Page views and errors cover the same 25 minutes of event time, ending now.
+start_ms=$(( ($(date +%s) - events / 20) / 60 * 60 * 1000 ))
 echo "== producing $events page views (6 tenants, 12 routes each), a regression"
 echo "   on acme-shop /checkout from minute 20, and 20 bad messages"
 build/rumctl produce --brokers "$brokers" --count "$events" --seed 7 \
-	--tenants 6 --routes 12 --event-rate 20 \
+	--tenants 6 --routes 12 --event-rate 20 --start-ms "$start_ms" \
 	--regression acme-shop:/checkout:20:2.2 --bad 20
+echo "== producing front-end errors of the same tenants (one per 20 page views,"
+echo "   a fifth carrying personal data), a 20x burst of acme-shop's most"
+echo "   frequent bug on /checkout in minutes 8-13, a new bug of globex-news"
+echo "   from minute 15"
+# --count includes the burst's extra errors (about 700).
+build/rumctl produce --errors --brokers "$brokers" --count $((events / 20 + 700)) \
+	--seed 7 --tenants 6 --routes 12 --event-rate 1 --start-ms "$start_ms" \
+	--burst acme-shop:/checkout:8:13:20 --new-group globex-news:15
 
-echo "== rum-aggregator --until-eof"
+# The error-tracker joins errors with the aggregator's page views as they
+# come: the embedded cluster keeps only ~5 MiB per partition, less than
+# rum.aggregates grows to here, so it has to read them while they are
+# produced. It streams alongside the aggregator, is stopped (SIGTERM) once
+# it has stored positions at the end of both topics, and a second run
+# with --until-eof resumes from those positions and closes the last
+# windows.
+tracker_opts=(--set kafka_brokers="$brokers" --set pg_dsn="$dsn"
+	--set new_error.warmup_ms=600000 --set error_rate.threshold=1.0
+	--set error_rate.duration_ms=180000 --set error_rate.min_page_views=10)
+build/error-tracker "${tracker_opts[@]}" 2>"$run/tracker.log" &
+tracker_pid=$!
+
+echo "== rum-aggregator --until-eof (error-tracker streaming alongside)"
 build/rum-aggregator --until-eof --set kafka_brokers="$brokers" \
 	--set pg_dsn="$dsn" --set window.idle_close_ms=0 \
 	2>"$run/aggregator.log"
 grep -h '"level":"error"' "$run/aggregator.log" || true
 grep -o 'stopped cleanly after [0-9]* messages' "$run/aggregator.log" |
+	sed 's/stopped cleanly after/   read/'
+
+echo "== error-tracker: caught up, stopped, then --until-eof for the last windows"
+total=$(($(build/rumctl topic-size --brokers "$brokers" --topic error.events) +
+	$(build/rumctl topic-size --brokers "$brokers" --topic rum.aggregates)))
+for _ in $(seq 1 1200); do
+	stored=$(psql "$dsn" -X -At -c "SELECT coalesce(sum(commit_offset), 0)
+	    FROM stream_positions WHERE consumer_group = 'error-tracker'" \
+		2>/dev/null || echo 0)
+	[ "$stored" -ge "$total" ] && break
+	sleep 0.1
+done
+kill -TERM "$tracker_pid"
+wait "$tracker_pid" || true
+build/error-tracker --until-eof --set window.idle_close_ms=0 \
+	"${tracker_opts[@]}" 2>>"$run/tracker.log"
+grep -h '"level":"error"' "$run/tracker.log" || true
+grep -o 'stopped cleanly after [0-9]* messages' "$run/tracker.log" |
 	sed 's/stopped cleanly after/   read/'
 
 echo
@@ -63,3 +108,36 @@ echo "== dead letters by reason"
 build/rumctl topic-size --brokers "$brokers" --topic rum.events.dlq >/dev/null &&
 	kcat -C -b "$brokers" -t rum.events.dlq -e -q -f '%h\n' 2>/dev/null |
 	grep -o 'rs\.reason=[a-z_]*' | sort | uniq -c | sed 's/rs.reason=//'
+
+echo
+echo "== error groups, most frequent first (texts scrubbed of personal data)"
+psql "$dsn" -X -q -P pager=off -c "
+  SELECT g.tenant_id, left(g.title, 58) AS error_group, g.category,
+         g.severity, sum(a.errors) AS errors,
+         count(DISTINCT a.route) AS routes
+    FROM error_groups g JOIN error_aggregates a USING (tenant_id, group_id)
+   GROUP BY 1, 2, 3, 4 ORDER BY errors DESC LIMIT 10"
+echo "== personal data, as stored: what the scrubber left of some samples"
+psql "$dsn" -X -q -P pager=off -At -c "
+  SELECT '   ' || left(t, 100) FROM (
+    SELECT DISTINCT ON (k) k, t FROM (
+      SELECT substring(x FROM '<(email|ip|card|phone|token|redacted)>') AS k,
+             x AS t
+        FROM error_groups,
+             LATERAL unnest(ARRAY[sample_message, sample_url,
+               substring(sample_breadcrumbs::text FROM
+                 '\"message\": \"([^\"]*<[a-z]+>[^\"]*)\"')]) AS x
+       WHERE x ~ '<(email|ip|card|phone|token|redacted)>') s
+     ORDER BY k, length(t)) d"
+echo "== issues raised, by kind"
+psql "$dsn" -X -q -P pager=off -c "
+  SELECT kind, count(*) AS issues, count(*) FILTER (WHERE state = 'resolved')
+         AS resolved FROM issues GROUP BY 1 ORDER BY 1"
+echo "== the spike, the error rate and the new bug"
+psql "$dsn" -X -q -P pager=off -c "
+  SELECT kind, tenant_id, left(title, 60) AS title, state, version AS v,
+         to_char(opened_at, 'HH24:MI') AS opened,
+         to_char(resolved_at, 'HH24:MI') AS resolved
+    FROM issues
+   WHERE kind <> 'new_error' OR opened_at >= to_timestamp($start_ms / 1000 + 900)
+   ORDER BY opened_at, kind LIMIT 12"
