@@ -518,9 +518,9 @@ static int rate_issue(tracker_t *t, rate_t *r, const char *state, int64_t start,
                              sev, r->version, r->opened_ms, end);
         is = &pi->is;
         snprintf(pi->route, sizeof(pi->route), "%s", r->route);
-        snprintf(pi->title, sizeof(pi->title),
-                 "Error rate %.1f%% on %s (threshold %.1f%%)", 100 * rate,
-                 r->route, 100 * th);
+        /* The same title in every version: "observed" has the rate. */
+        snprintf(pi->title, sizeof(pi->title), "Error rate above %.4g%% on %s",
+                 100 * th, r->route);
         snprintf(pi->evbuf[0], sizeof(pi->evbuf[0]), "%" PRId64, start);
         snprintf(pi->evbuf[1], sizeof(pi->evbuf[1]), "%.17g",
                  p->has_pv ? p->page_views : 0.0);
