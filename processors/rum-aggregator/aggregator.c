@@ -24,6 +24,7 @@
 #include "rumstream/hash.h"
 #include "rumstream/log.h"
 #include "rumstream/map.h"
+#include "rumstream/pii.h"
 #include "rumstream/route.h"
 #include "rumstream/sketch.h"
 #include "rumstream/vitals.h"
@@ -142,6 +143,7 @@ struct agg_s {
         rs_stream_t        *stream;
         rs_avro_registry_t *reg;
         rs_avro_decoder_t  *dec;
+        rs_pii_t           *pii;    /* routes: a path can hold an address */
         unsigned char      *outbuf; /* one encoded RumAggregate */
         size_t              outbuf_size;
 
@@ -673,10 +675,10 @@ static int custom_add_all(agg_t *a, rs_stream_part_t *part, tenant_t *t,
 
 static void on_message(void *opaque, rs_stream_part_t *part,
                        const rd_kafka_message_t *msg, int replay) {
-        agg_t                    *a  = opaque;
-        pstate_t                 *ps = part->state;
-        rs_stream_t              *s  = a->stream;
-        char                      err[512], route[RS_ROUTE_MAX];
+        agg_t       *a  = opaque;
+        pstate_t    *ps = part->state;
+        rs_stream_t *s  = a->stream;
+        char         err[512], route[RS_ROUTE_MAX], raw_route[RS_ROUTE_MAX];
         rd_kafka_timestamp_type_t tstype;
         rs_rum_event_t            ev;
         avro_value_t             *val;
@@ -739,7 +741,13 @@ static void on_message(void *opaque, rs_stream_part_t *part,
                 rs_stream_dlq(s, msg, "tenant_limit", err, replay);
                 return;
         }
-        rlen = rs_route_normalize(ev.url, strlen(ev.url), route);
+        /* Normalizing takes ids, UUIDs and tokens out of a path, but not
+         * e-mail or IP addresses and phone numbers ("/u/jane@x.org"). */
+        rlen = rs_route_normalize(ev.url, strlen(ev.url), raw_route);
+        rlen =
+            rs_pii_scrub(a->pii, raw_route, rlen, route, sizeof(route), NULL);
+        if (rlen >= sizeof(route))
+                rlen = strlen(route);
         if (!(r = route_get(a, part, t, route, rlen, replay)))
                 goto oom;
 
@@ -1222,7 +1230,8 @@ agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
         if (rs_event_check_schemas(errstr, errstr_size) == -1 ||
             !(a->reg = rs_avro_registry_new(errstr, errstr_size)) ||
             !(a->dec = rs_avro_decoder_new(a->reg, RS_SCHEMA_ID_RUM_EVENT,
-                                           errstr, errstr_size)))
+                                           errstr, errstr_size)) ||
+            !(a->pii = rs_pii_new(NULL, errstr, errstr_size)))
                 goto fail;
         a->b_views  = rs_pg_batch_new("rum_page_views", views_cols, 9, 5);
         a->b_aggs   = rs_pg_batch_new("rum_aggregates", aggs_cols, 19, 6);
@@ -1291,6 +1300,7 @@ void agg_destroy(agg_t *a) {
         rs_pg_batch_destroy(a->b_customs);
         free(a->outbuf);
         rs_avro_decoder_destroy(a->dec);
+        rs_pii_destroy(a->pii);
         rs_avro_registry_destroy(a->reg);
         for (i = 0; i < a->pool_cnt; i++)
                 rs_sketch_destroy(a->pool[i]);
