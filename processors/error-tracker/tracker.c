@@ -1055,6 +1055,15 @@ static int emit_window(tracker_t *t, pstate_t *ps, int64_t start, int64_t end,
                 if (!g->stored) {
                         g->stored = 1;
                         write_group(t, g);
+                        /* The batch holds the sample now: up to ~25 KiB a
+                         * group that memory need not keep. */
+                        free(g->s_event_id);
+                        free(g->s_message);
+                        free(g->s_stack);
+                        free(g->s_url);
+                        free(g->s_crumbs);
+                        g->s_event_id = g->s_message = g->s_stack = NULL;
+                        g->s_url = g->s_crumbs = NULL;
                         if (!g->overflow &&
                             start >= g->tenant->first_seen_ms +
                                          t->conf->new_error_warmup_ms) {
