@@ -17,7 +17,6 @@
 #include <sys/wait.h>
 
 #include "rumstream/kafka.h"
-#include "rumstream/traffic.h"
 
 #include "itest.h"
 #include "pgtmp.h"
@@ -44,80 +43,6 @@ static int progressed(void *opaque) {
                                    "SELECT coalesce(sum(commit_offset), 0) "
                                    "FROM stream_positions");
         return done >= p->threshold || waitpid(p->pid, &status, WNOHANG) != 0;
-}
-
-/* Every column of the tracker's tables, in key order. */
-static char *digest(const char *dsn) {
-        static const struct {
-                const char *table, *order;
-        } t[] = {
-            {"error_groups", "tenant_id, group_id"},
-            {"error_group_state", "tenant_id, group_id"},
-            {"error_tenants", "tenant_id"},
-            {"error_aggregates", "tenant_id, group_id, route, window_start"},
-            {"error_route_windows", "tenant_id, route, window_start"},
-            {"route_page_views", "tenant_id, route, window_start"},
-            {"error_rates", "tenant_id, route, window_start"},
-            {"error_rate_state", "tenant_id, route"},
-            {"error_rate_progress", "partition"},
-            {"issues", "issue_id"},
-            {"issue_versions", "issue_id, version"},
-        };
-        char  *out = NULL;
-        size_t len = 0, i;
-
-        for (i = 0; i < sizeof(t) / sizeof(*t); i++) {
-                char  *d = rs_it_table_digest(dsn, t[i].table, t[i].order);
-                size_t n = strlen(t[i].table) + strlen(d) + 3;
-                out      = realloc(out, len + n + 1);
-                snprintf(out + len, n + 1, "%s %s\n", t[i].table, d);
-                len += strlen(out + len);
-                free(d);
-        }
-        return out;
-}
-
-static long produce(rs_kafka_producer_t *prod) {
-        rs_error_traffic_conf_t tc;
-        rs_error_traffic_t     *gen;
-        rs_error_event_t        ev;
-        char                    err[512], burst_tenant[64], new_tenant[64];
-        long                    i;
-
-        rs_error_traffic_conf_defaults(&tc);
-        tc.seed              = 3;
-        tc.tenants           = TENANTS;
-        tc.routes_per_tenant = 10;
-        tc.tenant_skew       = 0;
-        tc.errors_per_sec    = 0.8;
-        tc.start_ms          = RS_IT_TRAFFIC_START_MS;
-        if (!(gen = rs_error_traffic_new(&tc, err, sizeof(err))))
-                rs_it_die("generator: %s", err);
-        snprintf(burst_tenant, sizeof(burst_tenant), "%s",
-                 rs_error_traffic_tenant(gen, 0));
-        snprintf(new_tenant, sizeof(new_tenant), "%s",
-                 rs_error_traffic_tenant(gen, 1));
-        rs_error_traffic_destroy(gen);
-
-        tc.burst_tenant      = burst_tenant;
-        tc.burst_route       = "/checkout";
-        tc.burst_from_ms     = RS_IT_TRAFFIC_START_MS + 6 * 60000;
-        tc.burst_to_ms       = RS_IT_TRAFFIC_START_MS + 11 * 60000;
-        tc.burst_factor      = 20;
-        tc.new_group_tenant  = new_tenant;
-        tc.new_group_from_ms = RS_IT_TRAFFIC_START_MS + 12 * 60000;
-        if (!(gen = rs_error_traffic_new(&tc, err, sizeof(err))))
-                rs_it_die("generator: %s", err);
-        for (i = 0; rs_error_traffic_clock_ms(gen) <
-                    RS_IT_TRAFFIC_START_MS + PAGE_VIEWS / 30 * 1000;
-             i++) {
-                rs_error_traffic_next(gen, &ev);
-                rs_it_produce_error(prod, "error.events", &ev);
-        }
-        rs_error_traffic_destroy(gen);
-        if (rs_kafka_producer_sync(prod, 60000, err, sizeof(err)) == -1)
-                rs_it_die("produce: %s", err);
-        return i;
 }
 
 int main(void) {
@@ -180,7 +105,10 @@ int main(void) {
                                 "rum.aggregates", 30000, &aggregates, err,
                                 sizeof(err)) == -1)
                 rs_it_die("rum.aggregates: %s", err);
-        input = produce(prod) + (long)aggregates;
+        input = rs_it_produce_error_traffic(prod, "error.events", 3, TENANTS,
+                                            RS_IT_TRAFFIC_START_MS +
+                                                PAGE_VIEWS / 30 * 1000) +
+                (long)aggregates;
         printf("input: %ld messages (%lld aggregates)\n", input,
                (long long)aggregates);
 
@@ -188,7 +116,7 @@ int main(void) {
                                     fast, "0008-reference.log");
         status = rs_it_wait_exit(pid, 600 * 1000);
         RS_CHECK_INT(status, 0);
-        ref = digest(dsn_ref);
+        ref = rs_it_tracker_digest(dsn_ref);
         printf("reference:\n%s", ref);
         /* The run must have had issues to get right. */
         RS_CHECK(rs_it_pg_ll(dsn_ref, "SELECT count(*) FROM issues WHERE "
@@ -223,7 +151,7 @@ int main(void) {
         status = rs_it_wait_exit(pid, 600 * 1000);
         RS_CHECK_INT(status, 0);
         RS_CHECK_MSG(kills >= 4, "only %d kills landed before the end", kills);
-        got = digest(dsn_crash);
+        got = rs_it_tracker_digest(dsn_crash);
         printf("after %d kills:\n%s", kills, got);
         RS_CHECK_STR(got, ref);
         {

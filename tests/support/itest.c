@@ -436,6 +436,78 @@ char *rs_it_aggregator_digest(const char *dsn) {
         return out;
 }
 
+char *rs_it_tracker_digest(const char *dsn) {
+        static const struct {
+                const char *table, *order;
+        } t[] = {
+            {"error_groups", "tenant_id, group_id"},
+            {"error_group_state", "tenant_id, group_id"},
+            {"error_tenants", "tenant_id"},
+            {"error_aggregates", "tenant_id, group_id, route, window_start"},
+            {"error_route_windows", "tenant_id, route, window_start"},
+            {"route_page_views", "tenant_id, route, window_start"},
+            {"error_rates", "tenant_id, route, window_start"},
+            {"error_rate_state", "tenant_id, route"},
+            {"error_rate_progress", "partition"},
+            {"issues", "issue_id"},
+            {"issue_versions", "issue_id, version"},
+        };
+        char  *out = NULL;
+        size_t len = 0, i;
+
+        for (i = 0; i < sizeof(t) / sizeof(*t); i++) {
+                char  *d = rs_it_table_digest(dsn, t[i].table, t[i].order);
+                size_t n = strlen(t[i].table) + strlen(d) + 3;
+                out      = realloc(out, len + n + 1);
+                snprintf(out + len, n + 1, "%s %s\n", t[i].table, d);
+                len += strlen(out + len);
+                free(d);
+        }
+        return out;
+}
+
+long rs_it_produce_error_traffic(rs_kafka_producer_t *p, const char *topic,
+                                 uint64_t seed, int tenants, int64_t until_ms) {
+        rs_error_traffic_conf_t tc;
+        rs_error_traffic_t     *gen;
+        rs_error_event_t        ev;
+        char                    err[512], burst_tenant[64], new_tenant[64];
+        long                    n;
+
+        rs_error_traffic_conf_defaults(&tc);
+        tc.seed              = seed;
+        tc.tenants           = tenants;
+        tc.routes_per_tenant = 10;
+        tc.tenant_skew       = 0;
+        tc.errors_per_sec    = 0.8;
+        tc.start_ms          = RS_IT_TRAFFIC_START_MS;
+        if (!(gen = rs_error_traffic_new(&tc, err, sizeof(err))))
+                rs_it_die("generator: %s", err);
+        snprintf(burst_tenant, sizeof(burst_tenant), "%s",
+                 rs_error_traffic_tenant(gen, 0));
+        snprintf(new_tenant, sizeof(new_tenant), "%s",
+                 rs_error_traffic_tenant(gen, 1 % tenants));
+        rs_error_traffic_destroy(gen);
+
+        tc.burst_tenant      = burst_tenant;
+        tc.burst_route       = "/checkout";
+        tc.burst_from_ms     = RS_IT_TRAFFIC_START_MS + 6 * 60000;
+        tc.burst_to_ms       = RS_IT_TRAFFIC_START_MS + 11 * 60000;
+        tc.burst_factor      = 20;
+        tc.new_group_tenant  = new_tenant;
+        tc.new_group_from_ms = RS_IT_TRAFFIC_START_MS + 12 * 60000;
+        if (!(gen = rs_error_traffic_new(&tc, err, sizeof(err))))
+                rs_it_die("generator: %s", err);
+        for (n = 0; rs_error_traffic_clock_ms(gen) < until_ms; n++) {
+                rs_error_traffic_next(gen, &ev);
+                rs_it_produce_error(p, topic, &ev);
+        }
+        rs_error_traffic_destroy(gen);
+        if (rs_kafka_producer_sync(p, 60000, err, sizeof(err)) == -1)
+                rs_it_die("produce: %s", err);
+        return n;
+}
+
 long rs_it_grep_count(const char *path, const char *needle) {
         FILE *fp = fopen(path, "r");
         char  line[8192];

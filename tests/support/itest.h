@@ -138,6 +138,21 @@ void rs_it_produce_traffic(rs_kafka_producer_t *p, const char *topic,
  *         Caller frees. */
 char *rs_it_aggregator_digest(const char *dsn);
 
+/** @brief Digests of the error-tracker's tables, as
+ *         rs_it_aggregator_digest(). Caller frees. */
+char *rs_it_tracker_digest(const char *dsn);
+
+/**
+ * @brief Produces generated errors (seed \p seed, \p tenants tenants as
+ *        rs_it_produce_traffic() names them, 10 routes each, 0.8 a second
+ *        of event time from RS_IT_TRAFFIC_START_MS until \p until_ms): the
+ *        first tenant's most frequent bug bursts 20x on /checkout in
+ *        minutes 6-11, the second tenant gets a new bug from minute 12.
+ *        Syncs before returning. @returns the number produced.
+ */
+long rs_it_produce_error_traffic(rs_kafka_producer_t *p, const char *topic,
+                                 uint64_t seed, int tenants, int64_t until_ms);
+
 /** @brief Counts lines of \p path containing \p needle. */
 long rs_it_grep_count(const char *path, const char *needle);
 
