@@ -42,10 +42,21 @@ CREATE TABLE IF NOT EXISTS error_group_state (
     new_issue_version bigint           NOT NULL,
     new_issue_open    boolean          NOT NULL,
     last_error_window bigint           NOT NULL,
+    errors            bigint           NOT NULL,
+    weighted_errors   double precision NOT NULL,
     PRIMARY KEY (tenant_id, group_id)
 );
 CREATE INDEX IF NOT EXISTS error_group_state_partition
     ON error_group_state (partition);
+
+-- A group as a person looks at it: what it is, when it was first and last
+-- seen, how many errors (weighted by 1/sample_rate too), and its sample.
+CREATE OR REPLACE VIEW error_group_summary AS
+SELECT g.tenant_id, g.group_id, g.title, g.kind, g.error_type, g.category,
+       g.severity, g.first_seen, s.last_seen, s.errors, s.weighted_errors,
+       s.spike_issue_id IS NOT NULL AS spiking, g.message, g.frames,
+       g.sample_message, g.sample_stack, g.sample_url, g.sample_breadcrumbs
+  FROM error_groups g JOIN error_group_state s USING (tenant_id, group_id);
 
 -- Tenants the error-tracker has seen, for the new-error warm-up.
 CREATE TABLE IF NOT EXISTS error_tenants (

@@ -112,11 +112,10 @@ build/rumctl topic-size --brokers "$brokers" --topic rum.events.dlq >/dev/null &
 echo
 echo "== error groups, most frequent first (texts scrubbed of personal data)"
 psql "$dsn" -X -q -P pager=off -c "
-  SELECT g.tenant_id, left(g.title, 58) AS error_group, g.category,
-         g.severity, sum(a.errors) AS errors,
-         count(DISTINCT a.route) AS routes
-    FROM error_groups g JOIN error_aggregates a USING (tenant_id, group_id)
-   GROUP BY 1, 2, 3, 4 ORDER BY errors DESC LIMIT 10"
+  SELECT tenant_id, left(title, 58) AS error_group, category, severity,
+         errors, to_char(first_seen, 'HH24:MI') AS first,
+         to_char(last_seen, 'HH24:MI') AS last
+    FROM error_group_summary ORDER BY errors DESC LIMIT 10"
 echo "== personal data, as stored: what the scrubber left of some samples"
 psql "$dsn" -X -q -P pager=off -At -c "
   SELECT '   ' || left(t, 100) FROM (

@@ -59,6 +59,8 @@ typedef struct group_s {
         int64_t new_version;       /* 0: never raised */
         int     new_open;          /* new_error issue open */
         int64_t last_error_window; /* start of the last window with errors */
+        int64_t errors_total;      /* over every window written */
+        double  weighted_total;
 } group_t;
 
 typedef struct pair_s pair_t;

@@ -1043,6 +1043,8 @@ static int emit_window(tracker_t *t, pstate_t *ps, int64_t start, int64_t end,
                         g->first_seen_ms = gw->min_ts;
                 if (gw->max_ts > g->last_seen_ms)
                         g->last_seen_ms = gw->max_ts;
+                g->errors_total += gw->errors;
+                g->weighted_total += gw->weighted;
                 if (!g->tenant->stored) {
                         char ts[40];
                         g->tenant->stored = 1;
@@ -1167,6 +1169,8 @@ static void write_state(tracker_t *t, const group_t *g) {
         rs_pg_batch_i64(t->b_state, g->new_version);
         rs_pg_batch_bool(t->b_state, g->new_open);
         rs_pg_batch_i64(t->b_state, g->last_error_window);
+        rs_pg_batch_i64(t->b_state, g->errors_total);
+        rs_pg_batch_f64(t->b_state, g->weighted_total);
         rs_pg_batch_row_end(t->b_state);
 }
 
@@ -1340,7 +1344,7 @@ static int load_state(tracker_t *t, pstate_t *ps, rs_pg_t *pg, char *errstr,
             "s.state_window_end, s.baseline, s.windows_tracked, "
             "coalesce(s.spike_issue_id, ''), coalesce(s.spike_opened_ms, 0), "
             "s.spike_version, s.new_issue_version, s.new_issue_open, "
-            "s.last_error_window "
+            "s.last_error_window, s.errors, s.weighted_errors "
             "FROM error_group_state s JOIN error_groups g "
             "USING (tenant_id, group_id) WHERE s.partition = $1 "
             "ORDER BY s.tenant_id, s.group_id",
@@ -1380,6 +1384,8 @@ static int load_state(tracker_t *t, pstate_t *ps, rs_pg_t *pg, char *errstr,
                 g->new_open        = PQgetvalue(res, i, 16)[0] == 't';
                 g->last_error_window =
                     strtoll(PQgetvalue(res, i, 17), NULL, 10);
+                g->errors_total   = strtoll(PQgetvalue(res, i, 18), NULL, 10);
+                g->weighted_total = strtod(PQgetvalue(res, i, 19), NULL);
                 if (!g->overflow)
                         tn->groups++;
                 if (g->spike_id[0] || g->new_open)
@@ -1491,10 +1497,10 @@ static const char *const groups_cols[]  = {
      "frames",     "sample_event_id",    "sample_message", "sample_stack",
      "sample_url", "sample_breadcrumbs", "first_seen"};
 static const char *const state_cols[] = {
-    "tenant_id",        "group_id",      "partition",         "last_seen",
-    "state_window_end", "baseline",      "windows_tracked",   "spike_issue_id",
-    "spike_opened_ms",  "spike_version", "new_issue_version", "new_issue_open",
-    "last_error_window"};
+    "tenant_id",         "group_id",      "partition",         "last_seen",
+    "state_window_end",  "baseline",      "windows_tracked",   "spike_issue_id",
+    "spike_opened_ms",   "spike_version", "new_issue_version", "new_issue_open",
+    "last_error_window", "errors",        "weighted_errors"};
 static const char *const issues_cols[] = {
     "issue_id",  "tenant_id",  "kind",        "state",        "severity",
     "title",     "source",     "route",       "segment_type", "segment_value",

@@ -327,6 +327,19 @@ int main(void) {
                      (long)rs_map_size(bugs));
         RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM error_tenants"),
                      TENANTS);
+        /* Each group's running totals add up its windows. */
+        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT sum(errors) FROM "
+                                      "error_group_summary"),
+                     total);
+        RS_CHECK_INT(rs_it_pg_ll(dsn,
+                                 "SELECT count(*) FROM error_group_summary s "
+                                 "JOIN (SELECT tenant_id, group_id, "
+                                 "sum(errors) AS e, max(window_end) AS w FROM "
+                                 "error_aggregates GROUP BY 1, 2) a USING "
+                                 "(tenant_id, group_id) WHERE s.errors <> a.e "
+                                 "OR s.last_seen >= a.w OR s.last_seen < "
+                                 "s.first_seen"),
+                     0);
 
         /* ErrorAggregate messages: one per row, the same ids. */
         n = rs_it_read_topic(brokers, "error.aggregates", &msgs, 60000);
