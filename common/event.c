@@ -1,6 +1,6 @@
 /*
- * event: C views of RumEvent, RumAggregate, ErrorEvent, Issue and
- * ErrorAggregate values.
+ * event: C views of RumEvent, RumAggregate, SyntheticResult, ErrorEvent,
+ * Issue and ErrorAggregate values.
  *
  * Fields are reached by index (an array lookup in avro-c's generic record)
  * rather than by name (a hash lookup per field per record). The enums below
@@ -117,6 +117,27 @@ enum err_field {
         ERR_CONSENT,
         ERR_SAMPLE_RATE,
         ERR__CNT
+};
+
+enum syn_field {
+        SYN_RUN_ID,
+        SYN_TENANT_ID,
+        SYN_TEST_ID,
+        SYN_ROUTE,
+        SYN_URL,
+        SYN_TIMESTAMP,
+        SYN_LOCATION,
+        SYN_DEVICE_PROFILE,
+        SYN_NETWORK_PROFILE,
+        SYN_SUCCESS,
+        SYN_ERROR,
+        SYN_LCP,
+        SYN_FCP,
+        SYN_CLS,
+        SYN_TTFB,
+        SYN_TBT,
+        SYN_LOAD_TIME,
+        SYN__CNT
 };
 
 enum crumb_field { CRUMB_TIMESTAMP, CRUMB_CATEGORY, CRUMB_MESSAGE, CRUMB__CNT };
@@ -259,6 +280,26 @@ static const struct field_spec err_fields[ERR__CNT] = {
     [ERR_BREADCRUMBS] = {"breadcrumbs", AVRO_ARRAY},
     [ERR_CONSENT]     = {"consent", AVRO_BOOLEAN},
     [ERR_SAMPLE_RATE] = {"sample_rate", AVRO_DOUBLE},
+};
+
+static const struct field_spec syn_fields[SYN__CNT] = {
+    [SYN_RUN_ID]          = {"run_id", AVRO_STRING},
+    [SYN_TENANT_ID]       = {"tenant_id", AVRO_STRING},
+    [SYN_TEST_ID]         = {"test_id", AVRO_STRING},
+    [SYN_ROUTE]           = {"route", AVRO_STRING},
+    [SYN_URL]             = {"url", AVRO_STRING},
+    [SYN_TIMESTAMP]       = {"timestamp", AVRO_INT64},
+    [SYN_LOCATION]        = {"location", AVRO_STRING},
+    [SYN_DEVICE_PROFILE]  = {"device_profile", AVRO_STRING},
+    [SYN_NETWORK_PROFILE] = {"network_profile", AVRO_STRING},
+    [SYN_SUCCESS]         = {"success", AVRO_BOOLEAN},
+    [SYN_ERROR]           = {"error", OPT | AVRO_STRING},
+    [SYN_LCP]             = {"lcp", OPT | AVRO_DOUBLE},
+    [SYN_FCP]             = {"fcp", OPT | AVRO_DOUBLE},
+    [SYN_CLS]             = {"cls", OPT | AVRO_DOUBLE},
+    [SYN_TTFB]            = {"ttfb", OPT | AVRO_DOUBLE},
+    [SYN_TBT]             = {"tbt", OPT | AVRO_DOUBLE},
+    [SYN_LOAD_TIME]       = {"load_time", OPT | AVRO_DOUBLE},
 };
 
 static const struct field_spec crumb_fields[CRUMB__CNT] = {
@@ -453,6 +494,19 @@ out:
         return r;
 }
 
+static int check_synthetic_schema(char *errstr, size_t errstr_size) {
+        avro_schema_t syn =
+            parse_builtin("synthetic_result", errstr, errstr_size);
+        int r;
+
+        if (!syn)
+                return -1;
+        r = check_record(syn, "SyntheticResult", syn_fields, SYN__CNT, 0, NULL,
+                         errstr, errstr_size);
+        avro_schema_decref(syn);
+        return r;
+}
+
 int rs_event_check_schemas(char *errstr, size_t errstr_size) {
         avro_schema_t rum = NULL, agg = NULL, inner = NULL;
         int           r = -1;
@@ -481,7 +535,10 @@ int rs_event_check_schemas(char *errstr, size_t errstr_size) {
                          summary_fields, SUM__CNT, 0, NULL, errstr,
                          errstr_size) == -1)
                 goto out;
-        r = check_error_schemas(errstr, errstr_size);
+        if (check_error_schemas(errstr, errstr_size) == -1 ||
+            check_synthetic_schema(errstr, errstr_size) == -1)
+                goto out;
+        r = 0;
 
 out:
         if (rum)
@@ -1225,6 +1282,60 @@ int rs_error_event_write(avro_value_t *v, const rs_error_event_t *ev) {
                     set_str(&item, CRUMB_MESSAGE, bc->message))
                         return -1;
         }
+        return 0;
+}
+
+/*
+ * SyntheticResult: one record per lab run, a few per minute per tenant,
+ * so the generic path is plenty.
+ */
+int rs_synthetic_result_read(avro_value_t *v, rs_synthetic_result_t *r,
+                             char *errstr, size_t errstr_size) {
+        const struct field_spec *s = syn_fields;
+
+        if (get_str(v, s, SYN_RUN_ID, &r->run_id, errstr, errstr_size) ||
+            get_str(v, s, SYN_TENANT_ID, &r->tenant_id, errstr, errstr_size) ||
+            get_str(v, s, SYN_TEST_ID, &r->test_id, errstr, errstr_size) ||
+            get_str(v, s, SYN_ROUTE, &r->route, errstr, errstr_size) ||
+            get_str(v, s, SYN_URL, &r->url, errstr, errstr_size) ||
+            get_long(v, s, SYN_TIMESTAMP, &r->timestamp_ms, errstr,
+                     errstr_size) ||
+            get_str(v, s, SYN_LOCATION, &r->location, errstr, errstr_size) ||
+            get_str(v, s, SYN_DEVICE_PROFILE, &r->device_profile, errstr,
+                    errstr_size) ||
+            get_str(v, s, SYN_NETWORK_PROFILE, &r->network_profile, errstr,
+                    errstr_size) ||
+            get_bool(v, s, SYN_SUCCESS, &r->success, errstr, errstr_size) ||
+            get_opt_str(v, s, SYN_ERROR, &r->error, errstr, errstr_size) ||
+            get_opt_double(v, s, SYN_LCP, &r->lcp, errstr, errstr_size) ||
+            get_opt_double(v, s, SYN_FCP, &r->fcp, errstr, errstr_size) ||
+            get_opt_double(v, s, SYN_CLS, &r->cls, errstr, errstr_size) ||
+            get_opt_double(v, s, SYN_TTFB, &r->ttfb, errstr, errstr_size) ||
+            get_opt_double(v, s, SYN_TBT, &r->tbt, errstr, errstr_size) ||
+            get_opt_double(v, s, SYN_LOAD_TIME, &r->load_time, errstr,
+                           errstr_size))
+                return -1;
+        return 0;
+}
+
+int rs_synthetic_result_write(avro_value_t *v, const rs_synthetic_result_t *r) {
+        if (set_str(v, SYN_RUN_ID, r->run_id) ||
+            set_str(v, SYN_TENANT_ID, r->tenant_id) ||
+            set_str(v, SYN_TEST_ID, r->test_id) ||
+            set_str(v, SYN_ROUTE, r->route) || set_str(v, SYN_URL, r->url) ||
+            set_long(v, SYN_TIMESTAMP, r->timestamp_ms) ||
+            set_str(v, SYN_LOCATION, r->location) ||
+            set_str(v, SYN_DEVICE_PROFILE, r->device_profile) ||
+            set_str(v, SYN_NETWORK_PROFILE, r->network_profile) ||
+            set_bool(v, SYN_SUCCESS, r->success) ||
+            set_opt_str(v, SYN_ERROR, r->error) ||
+            set_opt_double(v, SYN_LCP, r->lcp) ||
+            set_opt_double(v, SYN_FCP, r->fcp) ||
+            set_opt_double(v, SYN_CLS, r->cls) ||
+            set_opt_double(v, SYN_TTFB, r->ttfb) ||
+            set_opt_double(v, SYN_TBT, r->tbt) ||
+            set_opt_double(v, SYN_LOAD_TIME, r->load_time))
+                return -1;
         return 0;
 }
 

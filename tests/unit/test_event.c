@@ -1,9 +1,9 @@
 /*
  * test_event: the field positions agree with the schemas, and RumEvent,
- * RumAggregate, ErrorEvent, Issue and ErrorAggregate survive write ->
- * encode -> decode -> read unchanged (within the documented limits: 32
- * custom timings, 32 breadcrumbs and 16 evidence entries kept, NaN = null,
- * -1 = null for ints and longs).
+ * RumAggregate, SyntheticResult, ErrorEvent, Issue and ErrorAggregate
+ * survive write -> encode -> decode -> read unchanged (within the
+ * documented limits: 32 custom timings, 32 breadcrumbs and 16 evidence
+ * entries kept, NaN = null, -1 = null for ints and longs).
  */
 #include <math.h>
 #include <stdio.h>
@@ -595,6 +595,134 @@ out:
         codec_destroy(&c);
 }
 
+static void check_same_synthetic(const rs_synthetic_result_t *a,
+                                 const rs_synthetic_result_t *b) {
+        RS_CHECK_STR(a->run_id, b->run_id);
+        RS_CHECK_STR(a->tenant_id, b->tenant_id);
+        RS_CHECK_STR(a->test_id, b->test_id);
+        RS_CHECK_STR(a->route, b->route);
+        RS_CHECK_STR(a->url, b->url);
+        RS_CHECK_INT(a->timestamp_ms, b->timestamp_ms);
+        RS_CHECK_STR(a->location, b->location);
+        RS_CHECK_STR(a->device_profile, b->device_profile);
+        RS_CHECK_STR(a->network_profile, b->network_profile);
+        RS_CHECK_INT(a->success, b->success);
+        check_opt_str("error", a->error, b->error);
+        check_opt_double("lcp", a->lcp, b->lcp);
+        check_opt_double("fcp", a->fcp, b->fcp);
+        check_opt_double("cls", a->cls, b->cls);
+        check_opt_double("ttfb", a->ttfb, b->ttfb);
+        check_opt_double("tbt", a->tbt, b->tbt);
+        check_opt_double("load_time", a->load_time, b->load_time);
+}
+
+static void test_synthetic_result(void) {
+        rs_synthetic_result_t r, got;
+        char                  errstr[512];
+        struct codec          c;
+        avro_value_t         *out;
+
+        if (codec_init(&c, RS_SCHEMA_ID_SYNTHETIC_RESULT) == -1)
+                goto out;
+
+        /* A failed run that still measured everything: every optional
+         * field present. */
+        r = (rs_synthetic_result_t){
+            .run_id          = "run-5e1f",
+            .tenant_id       = "tenant-a",
+            .test_id         = "tenant-a-t05",
+            .route           = "/products/:id",
+            .url             = "https://shop.example/products/12345?q=\xc3\xa9",
+            .timestamp_ms    = 1717171717171LL,
+            .location        = "eu-west-1",
+            .device_profile  = "mobile",
+            .network_profile = "4g",
+            .success         = 0,
+            .error     = "Assertion failed: '#add-to-cart' is not visible",
+            .lcp       = 2512.5,
+            .fcp       = 1200.1,
+            .cls       = 0.0,
+            .ttfb      = 310.2,
+            .tbt       = 0.0,
+            .load_time = 3100.7,
+        };
+        RS_CHECK(rs_synthetic_result_write(rs_avro_encoder_value(c.enc), &r) ==
+                 0);
+        out = round_trip(&c);
+        if (out) {
+                memset(&got, 0xa5, sizeof(got));
+                RS_CHECK_MSG(rs_synthetic_result_read(out, &got, errstr,
+                                                      sizeof(errstr)) == 0,
+                             "%s", errstr);
+                check_same_synthetic(&got, &r);
+        }
+
+        /* A successful run with every optional field absent; the value is
+         * reused, so nothing of the first run may be left over. */
+        r.success   = 1;
+        r.error     = NULL;
+        r.lcp       = NAN;
+        r.fcp       = NAN;
+        r.cls       = NAN;
+        r.ttfb      = NAN;
+        r.tbt       = NAN;
+        r.load_time = NAN;
+        RS_CHECK(rs_synthetic_result_write(rs_avro_encoder_value(c.enc), &r) ==
+                 0);
+        out = round_trip(&c);
+        if (out) {
+                memset(&got, 0xa5, sizeof(got));
+                RS_CHECK(rs_synthetic_result_read(out, &got, errstr,
+                                                  sizeof(errstr)) == 0);
+                check_same_synthetic(&got, &r);
+                RS_CHECK(got.error == NULL);
+                RS_CHECK(isnan(got.lcp) && isnan(got.fcp) && isnan(got.cls) &&
+                         isnan(got.ttfb) && isnan(got.tbt) &&
+                         isnan(got.load_time));
+
+                /* A SyntheticResult is not an ErrorEvent. */
+                {
+                        rs_error_event_t ev;
+                        errstr[0] = '\0';
+                        RS_CHECK(rs_error_event_read(out, &ev, errstr,
+                                                     sizeof(errstr)) == -1);
+                        RS_CHECK(errstr[0] != '\0');
+                }
+        }
+
+        /* Nor is a RumEvent a SyntheticResult. */
+        {
+                char           names[RS_EVENT_MAX_CUSTOM_TIMINGS][16];
+                rs_rum_event_t ev;
+                struct codec   rc;
+
+                if (codec_init(&rc, RS_SCHEMA_ID_RUM_EVENT) == 0) {
+                        fill_event(&ev, names);
+                        RS_CHECK(rs_rum_event_write(
+                                     rs_avro_encoder_value(rc.enc), &ev) == 0);
+                        out       = round_trip(&rc);
+                        errstr[0] = '\0';
+                        RS_CHECK(out &&
+                                 rs_synthetic_result_read(
+                                     out, &got, errstr, sizeof(errstr)) == -1);
+                        RS_CHECK(errstr[0] != '\0');
+                }
+                codec_destroy(&rc);
+        }
+
+        /* Each required string missing is refused. */
+        r.location = NULL;
+        RS_CHECK(rs_synthetic_result_write(rs_avro_encoder_value(c.enc), &r) ==
+                 -1);
+        r.location = "eu-west-1";
+        r.run_id   = NULL;
+        RS_CHECK(rs_synthetic_result_write(rs_avro_encoder_value(c.enc), &r) ==
+                 -1);
+
+out:
+        codec_destroy(&c);
+}
+
 #define EVIDENCE_SENT 20
 
 static void fill_issue(rs_issue_t *is, char keys[][16], char vals[][24]) {
@@ -846,6 +974,7 @@ int main(void) {
                      errstr);
         test_rum_event();
         test_rum_aggregate();
+        test_synthetic_result();
         test_error_event();
         test_issue();
         test_error_aggregate();

@@ -128,6 +128,27 @@ typedef struct rs_error_event_s {
         double          sample_rate;
 } rs_error_event_t;
 
+/** One synthetic (lab) test run of a page (synthetic_result.avsc). */
+typedef struct rs_synthetic_result_s {
+        const char *run_id;
+        const char *tenant_id;
+        const char *test_id;
+        const char *route; /**< normalized, as real-user aggregates name it */
+        const char *url;
+        int64_t     timestamp_ms;    /**< start of the run */
+        const char *location;        /**< agent region, e.g. eu-west-1 */
+        const char *device_profile;  /**< desktop, mobile or tablet */
+        const char *network_profile; /**< cable, 4g, 3g, slow-3g ... */
+        int         success;
+        const char *error;     /**< why the run failed; NULL if absent */
+        double      lcp;       /**< ms; NAN if absent (so are the others) */
+        double      fcp;       /**< ms */
+        double      cls;       /**< score */
+        double      ttfb;      /**< ms */
+        double      tbt;       /**< Total Blocking Time, ms */
+        double      load_time; /**< until the load event, ms */
+} rs_synthetic_result_t;
+
 /** One entry of an issue's evidence map. */
 typedef struct rs_evidence_s {
         const char *key;
@@ -227,6 +248,14 @@ int rs_error_event_read(avro_value_t *v, rs_error_event_t *ev, char *errstr,
  *  @returns 0, or -1 on a NULL required string or more breadcrumbs than
  *           RS_EVENT_MAX_BREADCRUMBS. */
 int rs_error_event_write(avro_value_t *v, const rs_error_event_t *ev);
+
+/** @brief Fills \p r from \p v (a SyntheticResult value). Strings borrow
+ *         from v. @returns 0 or -1 with errstr set. */
+int rs_synthetic_result_read(avro_value_t *v, rs_synthetic_result_t *r,
+                             char *errstr, size_t errstr_size);
+/** @brief Sets every field of \p v (a SyntheticResult value) from \p r.
+ *  @returns 0, or -1 on a NULL required string. */
+int rs_synthetic_result_write(avro_value_t *v, const rs_synthetic_result_t *r);
 
 /** @brief Fills \p is from \p v (an Issue value). Strings borrow from v.
  *  @returns 0 or -1 with errstr set. */
