@@ -2319,3 +2319,454 @@ size_t rs_error_traffic_pii_strings(const char *const **out) {
         *out = pii_strings;
         return ARRAY_CNT(pii_strings);
 }
+
+
+/*
+ * Synthetic traffic. See rumstream/traffic.h for what is modelled.
+ *
+ * The tests, checks and their URLs are fixed at creation; a run is the
+ * next check in a list sorted by offset within the interval, so results
+ * come in event-time order with no merge. Values are drawn from the page
+ * views' route parameters (catalogue[]) with the lab's own multipliers
+ * and a PRNG of its own, in the same order for every run whatever the
+ * options, so a regression, field_only or a failing route change only the
+ * values they concern.
+ */
+#define SYN_TENANTS_MAX    10000
+#define SYN_LAB_SPEED      0.9
+#define SYN_SALT_RUN       0x73796e72756eULL /* "synrun" */
+#define SYN_SALT_PHASE     0x706861736573ULL /* "phases" */
+#define SYN_SALT_URL       0x73796e75726cULL /* "synurl" */
+#define SYN_FORCED_FAILURE "HTTP 500 Internal Server Error on the main document"
+
+static const struct {
+        const char *name;
+        double      net; /* distance to the (US/EU) origins */
+} syn_locations[] = {
+    {"us-east-1", 0.95},    {"eu-west-1", 1.0},      {"us-west-2", 1.0},
+    {"eu-central-1", 0.97}, {"ap-southeast-1", 1.1}, {"sa-east-1", 1.08},
+};
+
+#define SYN_LOCATION_CNT ((int)ARRAY_CNT(syn_locations))
+
+enum { PROF_DESKTOP_CABLE, PROF_MOBILE_4G, PROF_CNT };
+
+static const struct {
+        int         device;
+        const char *network;
+} syn_profiles[PROF_CNT] = {
+    [PROF_DESKTOP_CABLE] = {DEV_DESKTOP, "cable"},
+    [PROF_MOBILE_4G]     = {DEV_MOBILE, "4g"},
+};
+
+/* Random failures; a failed run has TTFB if the server answered. */
+static const struct {
+        const char *msg;
+        int         has_ttfb;
+} syn_errors[] = {
+    {"Timeout: the load event did not fire within 60000 ms", 1},
+    {"net::ERR_CONNECTION_RESET", 0},
+    {"net::ERR_NAME_NOT_RESOLVED", 0},
+    {"HTTP 503 Service Unavailable on the main document", 1},
+    {"Assertion failed: element 'main' not visible after 10000 ms", 1},
+};
+
+typedef struct syn_test_s {
+        int  tenant, route;
+        int  regressed; /* the regression's tenant and route */
+        int  failing;   /* the failing route's tenant and route */
+        char test_id[64];
+        char url[URL_MAX];
+        char route_name[RS_ROUTE_MAX];
+} syn_test_t;
+
+typedef struct syn_check_s {
+        int     test, profile, location, idx;
+        int64_t phase_ms;
+} syn_check_t;
+
+struct rs_synthetic_traffic_s {
+        rs_synthetic_traffic_conf_t conf;
+        char                       *regression_tenant, *regression_route;
+        char                       *failing_tenant, *failing_route;
+
+        site_t       site;
+        rng_t        rng;
+        syn_test_t  *tests;
+        int          test_cnt;
+        syn_check_t *checks;
+        int          check_cnt;
+        /* Network multiplier of each profile: the page views' mean for
+         * the device. */
+        double lab_net[PROF_CNT];
+
+        uint64_t n;
+        int64_t  slot; /* interval of the next run */
+        int      pos;  /* its check */
+        int      last_regressed, last_forced;
+        char     run_id[37];
+};
+
+void rs_synthetic_traffic_conf_defaults(rs_synthetic_traffic_conf_t *c) {
+        memset(c, 0, sizeof(*c));
+        c->seed               = 1;
+        c->tenants            = 5;
+        c->routes_per_tenant  = 12;
+        c->start_ms           = DEFAULT_START_MS;
+        c->interval_ms        = 5 * 60 * 1000;
+        c->failure_rate       = 0.02;
+        c->regression_from_ms = INT64_MAX;
+        c->regression_factor  = 1.0;
+        c->failing_from_ms    = INT64_MAX;
+}
+
+/* exp(weighted mean of log(v)): the median of a product of lognormals
+ * whose median is drawn from v with weights w. */
+static double geo_mean(const double *v, const double *w, int cnt) {
+        double sum = 0, wsum = 0;
+        int    i;
+
+        for (i = 0; i < cnt; i++) {
+                sum += w[i] * log(v[i]);
+                wsum += w[i];
+        }
+        return exp(sum / wsum);
+}
+
+static int syn_check_cmp(const void *a, const void *b) {
+        const syn_check_t *x = a, *y = b;
+
+        if (x->phase_ms != y->phase_ms)
+                return x->phase_ms < y->phase_ms ? -1 : 1;
+        return x->idx - y->idx;
+}
+
+static int syn_conf_check(const rs_synthetic_traffic_conf_t *c, char *errstr,
+                          size_t errstr_size) {
+        const char *what = NULL;
+
+        if (!c)
+                what = "no configuration";
+        else if (c->tenants < 1 || c->tenants > SYN_TENANTS_MAX)
+                what = "tenants must be 1..10000";
+        else if (c->routes_per_tenant < 1 || c->routes_per_tenant > 10000)
+                what = "routes_per_tenant must be 1..10000";
+        else if (c->interval_ms < 1000 || c->interval_ms > 7 * 86400000LL)
+                what = "interval_ms must be 1000..604800000";
+        else if (!(c->failure_rate >= 0 && c->failure_rate <= 1))
+                what = "failure_rate must be in [0, 1]";
+        else if (!(c->regression_factor > 0) || !isfinite(c->regression_factor))
+                what = "regression_factor must be > 0";
+        else if (!c->failing_tenant != !c->failing_route)
+                what = "failing_tenant and failing_route go together";
+        else if (c->start_ms < 0 || c->start_ms > INT64_MAX / 4)
+                what = "start_ms out of range";
+        if (what) {
+                snprintf(errstr, errstr_size, "synthetic traffic: %s", what);
+                return -1;
+        }
+        return 0;
+}
+
+/* Whether test \p ts is of \p tenant and \p route (a template or the
+ * test's normalized route), as the page views match their regression. */
+static int syn_matches(const rs_synthetic_traffic_t *t, const syn_test_t *ts,
+                       const char *tenant, const char *route) {
+        return tenant && route &&
+               !strcmp(t->site.tenants[ts->tenant].name, tenant) &&
+               (!strcmp(t->site.routes[ts->route].name, route) ||
+                !strcmp(ts->route_name, route));
+}
+
+/* The tests of every tenant, with their fixed URLs. */
+static int syn_tests_build(rs_synthetic_traffic_t *t) {
+        int checkout = route_index(&t->site, "/checkout"), i, j;
+
+        t->tests = calloc((size_t)t->site.tenant_cnt * 6, sizeof(*t->tests));
+        if (!t->tests)
+                return -1;
+        for (i = 0; i < t->site.tenant_cnt; i++) {
+                int top = 3 + i % 3;
+
+                if (top > t->site.route_cnt)
+                        top = t->site.route_cnt;
+                for (j = 0; j < t->site.route_cnt; j++) {
+                        syn_test_t *ts = &t->tests[t->test_cnt];
+                        strbuf_t    sb;
+                        rng_t       rng;
+                        char       *cut;
+
+                        if (j >= top && j != checkout)
+                                continue;
+                        ts->tenant = i;
+                        ts->route  = j;
+                        snprintf(ts->test_id, sizeof(ts->test_id), "%s-t%02d",
+                                 t->site.tenants[i].name, j);
+                        rng_seed(&rng, mix(t->conf.seed ^ SYN_SALT_URL,
+                                           (uint64_t)i, (uint64_t)j));
+                        sb_init(&sb, ts->url, sizeof(ts->url));
+                        build_url(&rng, &t->site, i, j, &sb);
+                        /* A test loads a clean link. */
+                        if ((cut = strchr(ts->url, '#')))
+                                *cut = '\0';
+                        if ((cut = strstr(ts->url, "?utm_")))
+                                *cut = '\0';
+                        rs_route_normalize(ts->url, strlen(ts->url),
+                                           ts->route_name);
+                        ts->regressed = syn_matches(t, ts, t->regression_tenant,
+                                                    t->regression_route);
+                        ts->failing   = syn_matches(t, ts, t->failing_tenant,
+                                                    t->failing_route);
+                        t->test_cnt++;
+                }
+        }
+        return 0;
+}
+
+static int syn_checks_build(rs_synthetic_traffic_t *t) {
+        int i, p, l;
+
+        /* At most 2 profiles x 3 locations per test. */
+        t->checks = calloc((size_t)t->test_cnt * 6, sizeof(*t->checks));
+        if (!t->checks)
+                return -1;
+        for (i = 0; i < t->test_cnt; i++) {
+                int tenant    = t->tests[i].tenant;
+                int profiles  = tenant % 2 == 0 ? 2 : 1;
+                int locations = 2 + tenant % 2;
+
+                for (p = 0; p < profiles; p++) {
+                        for (l = 0; l < locations; l++) {
+                                syn_check_t *ck = &t->checks[t->check_cnt];
+
+                                ck->test    = i;
+                                ck->profile = p;
+                                ck->location =
+                                    (tenant * 2 + l) % SYN_LOCATION_CNT;
+                                ck->idx = t->check_cnt;
+                                ck->phase_ms =
+                                    (int64_t)(mix(t->conf.seed ^ SYN_SALT_PHASE,
+                                                  (uint64_t)ck->idx, 0) %
+                                              (uint64_t)t->conf.interval_ms);
+                                t->check_cnt++;
+                        }
+                }
+        }
+        qsort(t->checks, (size_t)t->check_cnt, sizeof(*t->checks),
+              syn_check_cmp);
+        return 0;
+}
+
+rs_synthetic_traffic_t *
+rs_synthetic_traffic_new(const rs_synthetic_traffic_conf_t *c, char *errstr,
+                         size_t errstr_size) {
+        rs_synthetic_traffic_t *t = NULL;
+        double                  cw[COUNTRY_CNT], cn;
+        int                     i, p, failing = 0;
+
+        if (syn_conf_check(c, errstr, errstr_size) == -1)
+                return NULL;
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                goto nomem;
+        t->conf = *c;
+        if ((c->regression_tenant &&
+             !(t->regression_tenant = strdup(c->regression_tenant))) ||
+            (c->regression_route &&
+             !(t->regression_route = strdup(c->regression_route))) ||
+            (c->failing_tenant &&
+             !(t->failing_tenant = strdup(c->failing_tenant))) ||
+            (c->failing_route &&
+             !(t->failing_route = strdup(c->failing_route))))
+                goto nomem;
+        t->conf.regression_tenant = t->regression_tenant;
+        t->conf.regression_route  = t->regression_route;
+        t->conf.failing_tenant    = t->failing_tenant;
+        t->conf.failing_route     = t->failing_route;
+
+        rng_seed(&t->rng, c->seed ^ SYN_SALT_RUN);
+        if (site_init(&t->site, c->seed, c->tenants, c->routes_per_tenant,
+                      0.6) == -1 ||
+            syn_tests_build(t) == -1 || syn_checks_build(t) == -1)
+                goto nomem;
+
+        for (i = 0; i < COUNTRY_CNT; i++) {
+                cw[i] = countries[i].weight;
+        }
+        cn = geo_mean(country_net, cw, COUNTRY_CNT);
+        for (p = 0; p < PROF_CNT; p++)
+                t->lab_net[p] =
+                    cn * geo_mean(conn_net,
+                                  conn_by_device[syn_profiles[p].device],
+                                  CONN_CNT);
+
+        for (i = 0; i < t->test_cnt; i++)
+                failing |= t->tests[i].failing;
+        if (t->failing_tenant && !failing) {
+                snprintf(errstr, errstr_size,
+                         "synthetic traffic: tenant %s does not test route %s",
+                         t->failing_tenant, t->failing_route);
+                rs_synthetic_traffic_destroy(t);
+                return NULL;
+        }
+        return t;
+
+nomem:
+        snprintf(errstr, errstr_size, "synthetic traffic: out of memory");
+        rs_synthetic_traffic_destroy(t);
+        return NULL;
+}
+
+void rs_synthetic_traffic_destroy(rs_synthetic_traffic_t *t) {
+        if (!t)
+                return;
+        site_free(&t->site);
+        free(t->tests);
+        free(t->checks);
+        free(t->regression_tenant);
+        free(t->regression_route);
+        free(t->failing_tenant);
+        free(t->failing_route);
+        free(t);
+}
+
+void rs_synthetic_traffic_next(rs_synthetic_traffic_t *t,
+                               rs_synthetic_result_t  *r) {
+        const syn_check_t *ck  = &t->checks[t->pos];
+        const syn_test_t  *ts  = &t->tests[ck->test];
+        const tenant_t    *tn  = &t->site.tenants[ts->tenant];
+        const route_tpl_t *tpl = t->site.routes[ts->route].tpl;
+        int                dev = syn_profiles[ck->profile].device;
+        double             f = tn->speed, cpu = device_cpu[dev];
+        double  net = t->lab_net[ck->profile] * syn_locations[ck->location].net;
+        double  ttfb, render, largest, tbt, cls, dom, fcp, lcp, load;
+        int64_t ts_ms =
+            t->conf.start_ms + t->slot * t->conf.interval_ms + ck->phase_ms;
+        int fail, err;
+
+        t->n++;
+        if (++t->pos == t->check_cnt) {
+                t->pos = 0;
+                t->slot++;
+        }
+        uuid_from(mix(t->conf.seed, SYN_SALT_RUN, t->n), t->run_id);
+
+        /* Always the same draws, in the same order. */
+        ttfb   = lognormal(&t->rng, tpl->ttfb * f * net * SYN_LAB_SPEED, 0.12);
+        render = lognormal(
+            &t->rng, tpl->render * f * cpu * sqrt(net) * SYN_LAB_SPEED, 0.12);
+        largest = lognormal(
+            &t->rng, tpl->largest * f * cpu * sqrt(net) * SYN_LAB_SPEED, 0.15);
+        tbt  = lognormal(&t->rng, tpl->inp * cpu * 1.5, 0.3);
+        cls  = lognormal(&t->rng, tpl->cls * 0.5, 0.3);
+        dom  = lognormal(&t->rng, 500 * f * cpu * SYN_LAB_SPEED, 0.15);
+        fail = chance(&t->rng, t->conf.failure_rate);
+        err  = (int)below(&t->rng, (long)ARRAY_CNT(syn_errors));
+
+        fcp  = ttfb + render;
+        lcp  = fcp + largest;
+        load = lcp + 0.5 * dom;
+
+        t->last_regressed = ts->regressed && !t->conf.field_only &&
+                            ts_ms >= t->conf.regression_from_ms;
+        if (t->last_regressed) {
+                double k = t->conf.regression_factor;
+
+                ttfb *= k;
+                fcp *= k;
+                lcp *= k;
+                tbt *= k;
+                load *= k;
+        }
+        t->last_forced = ts->failing && ts_ms >= t->conf.failing_from_ms;
+
+        memset(r, 0, sizeof(*r));
+        r->run_id          = t->run_id;
+        r->tenant_id       = tn->name;
+        r->test_id         = ts->test_id;
+        r->route           = ts->route_name;
+        r->url             = ts->url;
+        r->timestamp_ms    = ts_ms;
+        r->location        = syn_locations[ck->location].name;
+        r->device_profile  = devices[dev].name;
+        r->network_profile = syn_profiles[ck->profile].network;
+        r->success         = 1;
+        r->ttfb            = ms(clampd(ttfb, 15, 30000));
+        r->fcp             = ms(clampd(fcp, r->ttfb + 10, 60000));
+        r->lcp             = ms(clampd(lcp, r->fcp, 90000));
+        r->load_time       = ms(clampd(load, r->lcp, 120000));
+        r->tbt             = ms(clampd(tbt, 0, 30000));
+        r->cls             = round(clampd(cls, 0, 1.0) * 1e4) / 1e4;
+
+        if (t->last_forced || fail) {
+                int has_ttfb = t->last_forced || syn_errors[err].has_ttfb;
+
+                r->success = 0;
+                r->error =
+                    t->last_forced ? SYN_FORCED_FAILURE : syn_errors[err].msg;
+                r->lcp = r->fcp = r->cls = r->tbt = r->load_time = NAN;
+                if (!has_ttfb)
+                        r->ttfb = NAN;
+        }
+}
+
+uint64_t rs_synthetic_traffic_count(const rs_synthetic_traffic_t *t) {
+        return t->n;
+}
+
+int64_t rs_synthetic_traffic_clock_ms(const rs_synthetic_traffic_t *t) {
+        return t->conf.start_ms + t->slot * t->conf.interval_ms +
+               t->checks[t->pos].phase_ms;
+}
+
+int rs_synthetic_traffic_tenant_count(const rs_synthetic_traffic_t *t) {
+        return t->site.tenant_cnt;
+}
+
+const char *rs_synthetic_traffic_tenant(const rs_synthetic_traffic_t *t,
+                                        int                           i) {
+        if (i < 0 || i >= t->site.tenant_cnt)
+                return NULL;
+        return t->site.tenants[i].name;
+}
+
+int rs_synthetic_traffic_route_count(const rs_synthetic_traffic_t *t) {
+        return t->site.route_cnt;
+}
+
+const char *rs_synthetic_traffic_route(const rs_synthetic_traffic_t *t, int i) {
+        if (i < 0 || i >= t->site.route_cnt)
+                return NULL;
+        return t->site.routes[i].name;
+}
+
+int rs_synthetic_traffic_check_count(const rs_synthetic_traffic_t *t) {
+        return t->check_cnt;
+}
+
+int rs_synthetic_traffic_check(const rs_synthetic_traffic_t *t, int i,
+                               rs_synthetic_check_t *out) {
+        const syn_check_t *ck;
+        const syn_test_t  *ts;
+
+        if (i < 0 || i >= t->check_cnt)
+                return -1;
+        ck                   = &t->checks[i];
+        ts                   = &t->tests[ck->test];
+        out->tenant_id       = t->site.tenants[ts->tenant].name;
+        out->test_id         = ts->test_id;
+        out->route           = ts->route_name;
+        out->url             = ts->url;
+        out->location        = syn_locations[ck->location].name;
+        out->device_profile  = devices[syn_profiles[ck->profile].device].name;
+        out->network_profile = syn_profiles[ck->profile].network;
+        return 0;
+}
+
+int rs_synthetic_traffic_last_regressed(const rs_synthetic_traffic_t *t) {
+        return t->last_regressed;
+}
+
+int rs_synthetic_traffic_last_forced_failure(const rs_synthetic_traffic_t *t) {
+        return t->last_forced;
+}

@@ -2,7 +2,9 @@
  * Unit tests of the synthetic traffic generators: determinism, the shares and
  * ranges the integration tests and the benchmark rely on, the injected
  * regression; for errors, the mix of kinds, the PII, the burst and the new
- * group, and that every error event encodes and decodes.
+ * group, and that every error event encodes and decodes; for synthetic
+ * results, the tests, profiles and cadence, lab medians against field
+ * medians, the regression (and field_only), failures and the codec.
  */
 #include <math.h>
 #include <stdint.h>
@@ -1157,6 +1159,600 @@ out:
         rs_error_traffic_destroy(ref);
 }
 
+
+/*
+ * Synthetic (lab) results.
+ */
+#define HOUR_MS (3600 * 1000LL)
+
+static int same_result(const rs_synthetic_result_t *a,
+                       const rs_synthetic_result_t *b) {
+        return same_str(a->run_id, b->run_id) &&
+               same_str(a->tenant_id, b->tenant_id) &&
+               same_str(a->test_id, b->test_id) &&
+               same_str(a->route, b->route) && same_str(a->url, b->url) &&
+               a->timestamp_ms == b->timestamp_ms &&
+               same_str(a->location, b->location) &&
+               same_str(a->device_profile, b->device_profile) &&
+               same_str(a->network_profile, b->network_profile) &&
+               a->success == b->success && same_str(a->error, b->error) &&
+               same_num(a->lcp, b->lcp) && same_num(a->fcp, b->fcp) &&
+               same_num(a->cls, b->cls) && same_num(a->ttfb, b->ttfb) &&
+               same_num(a->tbt, b->tbt) && same_num(a->load_time, b->load_time);
+}
+
+/* The host of \p url ("https://host/..."), into \p out. */
+static void url_host(const char *url, char *out, size_t size) {
+        const char *p = strstr(url, "://"), *e;
+
+        p = p ? p + 3 : url;
+        e = strchr(p, '/');
+        snprintf(out, size, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+}
+
+static void test_synthetic_conf(void) {
+        rs_synthetic_traffic_conf_t c;
+        rs_synthetic_traffic_t     *t;
+        char                        errstr[256];
+
+        rs_synthetic_traffic_conf_defaults(&c);
+        RS_CHECK_INT(c.interval_ms, 5 * 60 * 1000);
+        RS_CHECK(c.failure_rate == 0.02);
+        t = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK_MSG(t != NULL, "%s", errstr);
+        rs_synthetic_traffic_destroy(t);
+        rs_synthetic_traffic_destroy(NULL);
+
+        c.tenants = 0;
+        errstr[0] = '\0';
+        RS_CHECK(!rs_synthetic_traffic_new(&c, errstr, sizeof(errstr)));
+        RS_CHECK(errstr[0] != '\0');
+        c.tenants     = 5;
+        c.interval_ms = 999;
+        RS_CHECK(!rs_synthetic_traffic_new(&c, errstr, sizeof(errstr)));
+        c.interval_ms  = 60000;
+        c.failure_rate = 1.5;
+        RS_CHECK(!rs_synthetic_traffic_new(&c, errstr, sizeof(errstr)));
+        c.failure_rate      = 0.02;
+        c.regression_factor = 0;
+        RS_CHECK(!rs_synthetic_traffic_new(&c, errstr, sizeof(errstr)));
+        c.regression_factor = 1;
+
+        /* A failing route must be one the tenant tests. */
+        c.failing_tenant = "acme-shop";
+        RS_CHECK(!rs_synthetic_traffic_new(&c, errstr, sizeof(errstr)));
+        c.failing_route = "/login";
+        errstr[0]       = '\0';
+        RS_CHECK(!rs_synthetic_traffic_new(&c, errstr, sizeof(errstr)));
+        RS_CHECK_MSG(strstr(errstr, "/login") != NULL, "%s", errstr);
+        c.failing_tenant = "nobody";
+        c.failing_route  = "/checkout";
+        RS_CHECK(!rs_synthetic_traffic_new(&c, errstr, sizeof(errstr)));
+        c.failing_tenant = "acme-shop";
+        t                = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK_MSG(t != NULL, "%s", errstr);
+        rs_synthetic_traffic_destroy(t);
+}
+
+static void test_synthetic_determinism(void) {
+        rs_synthetic_traffic_conf_t c;
+        rs_synthetic_traffic_t     *a, *b, *d;
+        rs_synthetic_result_t       ra, rb, rd;
+        char                        errstr[256];
+        int                         i, identical = 1, id_diff = 0, lcp_diff = 0;
+        const int                   n = 5000;
+
+        rs_synthetic_traffic_conf_defaults(&c);
+        c.seed = 42;
+        a      = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        b      = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        c.seed = 43;
+        d      = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK(a && b && d);
+        if (!a || !b || !d)
+                goto out;
+        for (i = 0; i < n; i++) {
+                rs_synthetic_traffic_next(a, &ra);
+                rs_synthetic_traffic_next(b, &rb);
+                rs_synthetic_traffic_next(d, &rd);
+                if (identical && !same_result(&ra, &rb)) {
+                        identical = 0;
+                        fprintf(stderr, "results %d differ\n", i);
+                }
+                id_diff += strcmp(ra.run_id, rd.run_id) != 0;
+                lcp_diff += !same_num(ra.lcp, rd.lcp);
+        }
+        RS_CHECK(identical);
+        RS_CHECK_INT(rs_synthetic_traffic_count(a), n);
+        RS_CHECK_INT(id_diff, n);
+        RS_CHECK_MSG(lcp_diff > n * 9 / 10, "%d of %d LCPs differ", lcp_diff,
+                     n);
+out:
+        rs_synthetic_traffic_destroy(a);
+        rs_synthetic_traffic_destroy(b);
+        rs_synthetic_traffic_destroy(d);
+}
+
+#define SEEN_MAX 4096
+
+/* Tenants, hosts and routes are the page views'; the tests, profiles and
+ * cadence are as documented, with a mobile coverage gap. */
+static void test_synthetic_sites(void) {
+        rs_traffic_conf_t           pc;
+        rs_synthetic_traffic_conf_t c;
+        rs_traffic_t               *pv  = NULL;
+        rs_synthetic_traffic_t     *syn = NULL;
+        rs_rum_event_t              ev;
+        rs_synthetic_result_t       r;
+        rs_synthetic_check_t        ck;
+        char                        errstr[256], host[128], route[RS_ROUTE_MAX];
+        char(*seen)[RS_ROUTE_MAX + 32] = calloc(SEEN_MAX, sizeof(*seen));
+        char    hosts[8][128];
+        int     seen_cnt = 0, i, j, unknown_route = 0, bad_host = 0;
+        int     mobile_pv[8] = {0}, has_mobile[8] = {0}, has_desktop[8] = {0};
+        int     gap = 0, bad_norm = 0, out_of_order = 0, per_check_bad = 0;
+        int     checks, n;
+        int    *runs = NULL;
+        int64_t prev = INT64_MIN;
+
+        rs_traffic_conf_defaults(&pc);
+        pc.seed = 7;
+        rs_synthetic_traffic_conf_defaults(&c);
+        c.seed = 7;
+        pv     = rs_traffic_new(&pc);
+        syn    = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK(pv && syn && seen);
+        if (!pv || !syn || !seen)
+                goto out;
+
+        RS_CHECK_INT(rs_synthetic_traffic_tenant_count(syn),
+                     rs_traffic_tenant_count(pv));
+        for (i = 0; i < rs_traffic_tenant_count(pv); i++)
+                RS_CHECK_STR(rs_synthetic_traffic_tenant(syn, i),
+                             rs_traffic_tenant(pv, i));
+        RS_CHECK_INT(rs_synthetic_traffic_route_count(syn),
+                     rs_traffic_route_count(pv));
+        for (i = 0; i < rs_traffic_route_count(pv); i++)
+                RS_CHECK_STR(rs_synthetic_traffic_route(syn, i),
+                             rs_traffic_route(pv, i));
+        RS_CHECK(rs_synthetic_traffic_tenant(syn, 5) == NULL);
+        RS_CHECK(rs_synthetic_traffic_route(syn, -1) == NULL);
+
+        /* The (tenant, normalized route) pairs and hosts of page views. */
+        memset(hosts, 0, sizeof(hosts));
+        for (i = 0; i < 200000; i++) {
+                int tn;
+
+                rs_traffic_next(pv, &ev);
+                for (tn = 0; tn < 5; tn++)
+                        if (!strcmp(ev.tenant_id, rs_traffic_tenant(pv, tn)))
+                                break;
+                if (!hosts[tn][0])
+                        url_host(ev.url, hosts[tn], sizeof(hosts[tn]));
+                mobile_pv[tn] += !strcmp(ev.device_type, "mobile");
+                rs_route_normalize(ev.url, strlen(ev.url), route);
+                for (j = 0; j < seen_cnt; j++)
+                        if (!strncmp(seen[j], ev.tenant_id,
+                                     strlen(ev.tenant_id)) &&
+                            !strcmp(seen[j] + strlen(ev.tenant_id), route))
+                                break;
+                if (j == seen_cnt && seen_cnt < SEEN_MAX)
+                        snprintf(seen[seen_cnt++], sizeof(seen[0]), "%s%s",
+                                 ev.tenant_id, route);
+        }
+
+        /* Checks: profiles and locations per tenant. */
+        checks = rs_synthetic_traffic_check_count(syn);
+        RS_CHECK(checks > 0);
+        RS_CHECK(rs_synthetic_traffic_check(syn, checks, &ck) == -1);
+        for (i = 0; i < checks; i++) {
+                int tn;
+
+                RS_CHECK(rs_synthetic_traffic_check(syn, i, &ck) == 0);
+                for (tn = 0; tn < 5; tn++)
+                        if (!strcmp(ck.tenant_id, rs_traffic_tenant(pv, tn)))
+                                break;
+                RS_CHECK(tn < 5);
+                if (tn == 5)
+                        continue;
+                if (!strcmp(ck.device_profile, "mobile")) {
+                        has_mobile[tn] = 1;
+                        RS_CHECK_STR(ck.network_profile, "4g");
+                } else {
+                        RS_CHECK_STR(ck.device_profile, "desktop");
+                        RS_CHECK_STR(ck.network_profile, "cable");
+                        has_desktop[tn] = 1;
+                }
+        }
+        for (i = 0; i < 5; i++) {
+                RS_CHECK(has_desktop[i]);
+                RS_CHECK_MSG(has_mobile[i] == (i % 2 == 0), "tenant %d", i);
+                /* Real mobile traffic and no mobile lab test. */
+                if (mobile_pv[i] > 1000 && !has_mobile[i])
+                        gap++;
+        }
+        RS_CHECK_MSG(gap == 2, "%d tenants with a mobile coverage gap", gap);
+
+        /* Two hours of runs: each check runs once per interval. */
+        runs = calloc((size_t)checks, sizeof(*runs));
+        n    = checks * 24;
+        RS_CHECK(runs != NULL);
+        if (!runs)
+                goto out;
+        for (i = 0; i < n; i++) {
+                int tn, k, hit = 0;
+
+                RS_CHECK(rs_synthetic_traffic_clock_ms(syn) >= prev);
+                rs_synthetic_traffic_next(syn, &r);
+                if (r.timestamp_ms < prev)
+                        out_of_order++;
+                prev = r.timestamp_ms;
+                for (tn = 0; tn < 5; tn++)
+                        if (!strcmp(r.tenant_id, rs_traffic_tenant(pv, tn)))
+                                break;
+                url_host(r.url, host, sizeof(host));
+                if (tn == 5 || strcmp(host, hosts[tn]))
+                        bad_host++;
+                rs_route_normalize(r.url, strlen(r.url), route);
+                if (strcmp(route, r.route))
+                        bad_norm++;
+                for (j = 0; j < seen_cnt; j++)
+                        if (!strncmp(seen[j], r.tenant_id,
+                                     strlen(r.tenant_id)) &&
+                            !strcmp(seen[j] + strlen(r.tenant_id), r.route))
+                                break;
+                if (j == seen_cnt && unknown_route++ < 3)
+                        fprintf(stderr, "lab route %s %s not in page views\n",
+                                r.tenant_id, r.route);
+                if (r.timestamp_ms >= c.start_ms + HOUR_MS)
+                        continue;
+                for (k = 0; k < checks; k++) {
+                        rs_synthetic_traffic_check(syn, k, &ck);
+                        if (!strcmp(ck.test_id, r.test_id) &&
+                            !strcmp(ck.location, r.location) &&
+                            !strcmp(ck.device_profile, r.device_profile)) {
+                                runs[k]++;
+                                hit++;
+                        }
+                }
+                RS_CHECK_INT(hit, 1);
+        }
+        for (i = 0; i < checks; i++)
+                if (runs[i] != 12)
+                        per_check_bad++;
+        printf("synthetic: %d checks, each %d runs in the first hour\n", checks,
+               runs[0]);
+        RS_CHECK_INT(per_check_bad, 0);
+        RS_CHECK_INT(out_of_order, 0);
+        RS_CHECK_INT(bad_host, 0);
+        RS_CHECK_INT(bad_norm, 0);
+        RS_CHECK_INT(unknown_route, 0);
+        RS_CHECK_INT(rs_synthetic_traffic_count(syn), n);
+        RS_CHECK(rs_synthetic_traffic_clock_ms(syn) >=
+                 c.start_ms + 2 * HOUR_MS);
+
+out:
+        free(runs);
+        free(seen);
+        rs_traffic_destroy(pv);
+        rs_synthetic_traffic_destroy(syn);
+}
+
+/* Lab medians sit a little below the field medians of the same tenant,
+ * route and device: LAB_LO..LAB_HI times them; and the lab is less noisy
+ * (a narrower p25..p75). */
+#define LAB_LO    0.8
+#define LAB_HI    1.0
+#define FIELD_CAP 40000
+
+static const char *const med_routes[]  = {"/", "/products/:id", "/search",
+                                          "/checkout"};
+static const char *const med_devices[] = {"desktop", "mobile"};
+enum { MED_TTFB, MED_FCP, MED_LCP, MED_CNT };
+
+typedef struct med_s {
+        double *v[MED_CNT];
+        size_t  n;
+} med_t;
+
+static int med_key(int tenant, const char *route, const char *device) {
+        int r, d;
+
+        for (r = 0; r < 4; r++)
+                if (!strcmp(route, med_routes[r]))
+                        break;
+        for (d = 0; d < 2; d++)
+                if (!strcmp(device, med_devices[d]))
+                        break;
+        if (tenant < 0 || tenant > 1 || r == 4 || d == 2)
+                return -1;
+        return (tenant * 4 + r) * 2 + d;
+}
+
+static void med_add(med_t *m, double ttfb, double fcp, double lcp) {
+        if (m->n == FIELD_CAP)
+                return;
+        m->v[MED_TTFB][m->n] = ttfb;
+        m->v[MED_FCP][m->n]  = fcp;
+        m->v[MED_LCP][m->n]  = lcp;
+        m->n++;
+}
+
+static void test_synthetic_medians(void) {
+        static const char *const    metric[MED_CNT] = {"TTFB", "FCP", "LCP"};
+        rs_traffic_conf_t           pc;
+        rs_synthetic_traffic_conf_t c;
+        rs_traffic_t               *pv  = NULL;
+        rs_synthetic_traffic_t     *syn = NULL;
+        rs_rum_event_t              ev;
+        rs_synthetic_result_t       r;
+        med_t                       field[16], lab[16];
+        char                        errstr[256], route[RS_ROUTE_MAX];
+        int                         i, k, m, compared = 0, ok = 1;
+
+        memset(field, 0, sizeof(field));
+        memset(lab, 0, sizeof(lab));
+        for (k = 0; k < 16; k++)
+                for (m = 0; m < MED_CNT; m++) {
+                        field[k].v[m] = malloc(FIELD_CAP * sizeof(double));
+                        lab[k].v[m]   = malloc(FIELD_CAP * sizeof(double));
+                        if (!field[k].v[m] || !lab[k].v[m])
+                                ok = 0;
+                }
+        rs_traffic_conf_defaults(&pc);
+        rs_synthetic_traffic_conf_defaults(&c);
+        c.failure_rate = 0;
+        pv             = rs_traffic_new(&pc);
+        syn            = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK(pv && syn && ok);
+        if (!pv || !syn || !ok)
+                goto out;
+
+        for (i = 0; i < 400000; i++) {
+                int tn = -1;
+
+                rs_traffic_next(pv, &ev);
+                if (!strcmp(ev.tenant_id, rs_traffic_tenant(pv, 0)))
+                        tn = 0;
+                else if (!strcmp(ev.tenant_id, rs_traffic_tenant(pv, 1)))
+                        tn = 1;
+                if (tn < 0)
+                        continue;
+                rs_route_normalize(ev.url, strlen(ev.url), route);
+                k = med_key(tn, route, ev.device_type);
+                if (k >= 0)
+                        med_add(&field[k], ev.metrics[RS_METRIC_TTFB],
+                                ev.metrics[RS_METRIC_FCP],
+                                ev.metrics[RS_METRIC_LCP]);
+        }
+        for (i = 0; i < 40000; i++) {
+                int tn = -1;
+
+                rs_synthetic_traffic_next(syn, &r);
+                if (!strcmp(r.tenant_id, rs_traffic_tenant(pv, 0)))
+                        tn = 0;
+                else if (!strcmp(r.tenant_id, rs_traffic_tenant(pv, 1)))
+                        tn = 1;
+                k = tn < 0 ? -1 : med_key(tn, r.route, r.device_profile);
+                if (k >= 0)
+                        med_add(&lab[k], r.ttfb, r.fcp, r.lcp);
+        }
+
+        for (k = 0; k < 16; k++) {
+                if (lab[k].n == 0)
+                        continue;
+                RS_CHECK_MSG(lab[k].n >= 200 && field[k].n >= 500,
+                             "key %d: %zu lab, %zu field", k, lab[k].n,
+                             field[k].n);
+                for (m = 0; m < MED_CNT; m++) {
+                        double lm = median(lab[k].v[m], lab[k].n);
+                        double fm = median(field[k].v[m], field[k].n);
+
+                        printf("lab/field %s tenant %d %s %s: %.0f / %.0f = "
+                               "%.2f\n",
+                               metric[m], k / 8, med_routes[(k / 2) % 4],
+                               med_devices[k % 2], lm, fm, lm / fm);
+                        RS_CHECK_MSG(lm / fm >= LAB_LO && lm / fm <= LAB_HI,
+                                     "%s key %d: lab %.0f field %.0f",
+                                     metric[m], k, lm, fm);
+                        /* median() sorted both. */
+                        RS_CHECK_MSG(lab[k].v[m][lab[k].n * 3 / 4] /
+                                             lab[k].v[m][lab[k].n / 4] <
+                                         field[k].v[m][field[k].n * 3 / 4] /
+                                             field[k].v[m][field[k].n / 4],
+                                     "%s key %d: lab spread", metric[m], k);
+                        compared++;
+                }
+        }
+        /* acme-shop: 4 routes x 2 devices; globex-news: desktop only. */
+        RS_CHECK_INT(compared, (8 + 4) * MED_CNT);
+
+out:
+        for (k = 0; k < 16; k++)
+                for (m = 0; m < MED_CNT; m++) {
+                        free(field[k].v[m]);
+                        free(lab[k].v[m]);
+                }
+        rs_traffic_destroy(pv);
+        rs_synthetic_traffic_destroy(syn);
+}
+
+/* The lab sees the page views' regression, unless field_only. */
+static void test_synthetic_regression(void) {
+        rs_synthetic_traffic_conf_t c;
+        rs_synthetic_traffic_t     *plain = NULL, *reg = NULL, *fo = NULL;
+        rs_synthetic_result_t       rp, rr, rf;
+        char                        errstr[256];
+        int i, flagged = 0, wrong_flag = 0, unflagged_diff = 0, bad_ratio = 0;
+        int fo_diff = 0;
+        const int n = 20000;
+
+        rs_synthetic_traffic_conf_defaults(&c);
+        c.seed = 5;
+        plain  = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        c.regression_tenant  = "acme-shop";
+        c.regression_route   = "/checkout";
+        c.regression_from_ms = c.start_ms + HOUR_MS;
+        c.regression_factor  = 1.8;
+        reg          = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        c.field_only = 1;
+        fo           = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK(plain && reg && fo);
+        if (!plain || !reg || !fo)
+                goto out;
+
+        for (i = 0; i < n; i++) {
+                int is_reg;
+
+                rs_synthetic_traffic_next(plain, &rp);
+                rs_synthetic_traffic_next(reg, &rr);
+                rs_synthetic_traffic_next(fo, &rf);
+                is_reg = rs_synthetic_traffic_last_regressed(reg);
+                RS_CHECK(!rs_synthetic_traffic_last_regressed(fo));
+                if (!same_result(&rf, &rp))
+                        fo_diff++;
+                if (is_reg != (rr.timestamp_ms >= c.regression_from_ms &&
+                               !strcmp(rr.tenant_id, "acme-shop") &&
+                               !strcmp(rr.route, "/checkout")))
+                        wrong_flag++;
+                flagged += is_reg;
+                if (!is_reg) {
+                        unflagged_diff += !same_result(&rr, &rp);
+                } else if (rr.success) {
+                        /* Same draws, times the factor (within rounding). */
+                        if (fabs(rr.lcp / rp.lcp - 1.8) > 0.01 ||
+                            fabs(rr.ttfb / rp.ttfb - 1.8) > 0.01 ||
+                            fabs(rr.tbt / rp.tbt - 1.8) > 0.01 ||
+                            rr.cls != rp.cls)
+                                bad_ratio++;
+                }
+        }
+        printf("synthetic regression: %d of %d runs regressed\n", flagged, n);
+        RS_CHECK(flagged > 50);
+        RS_CHECK_INT(wrong_flag, 0);
+        RS_CHECK_INT(unflagged_diff, 0);
+        RS_CHECK_INT(bad_ratio, 0);
+        RS_CHECK_INT(fo_diff, 0);
+
+out:
+        rs_synthetic_traffic_destroy(plain);
+        rs_synthetic_traffic_destroy(reg);
+        rs_synthetic_traffic_destroy(fo);
+}
+
+/* Random failures at the configured rate, the failing route from its
+ * time on, and every result through the SyntheticResult codec. */
+static void test_synthetic_failures(void) {
+        rs_synthetic_traffic_conf_t c;
+        rs_synthetic_traffic_t     *plain = NULL, *t = NULL, *hi = NULL;
+        rs_synthetic_result_t       r, rp, back;
+        rs_avro_registry_t         *areg = NULL;
+        rs_avro_encoder_t          *enc  = NULL;
+        rs_avro_decoder_t          *dec  = NULL;
+        char                        errstr[512];
+        const int                   n = 60000;
+        int i, failed = 0, hi_failed = 0, forced = 0, forced_early = 0;
+        int forced_missed = 0, bad_shape = 0, codec_bad = 0, other_diff = 0;
+        const char *failing_test = NULL;
+
+        rs_synthetic_traffic_conf_defaults(&c);
+        c.seed           = 9;
+        plain            = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        c.failing_tenant = "globex-news";
+        c.failing_route  = "/checkout";
+        c.failing_from_ms = c.start_ms + 2 * HOUR_MS;
+        t = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK_MSG(t != NULL, "%s", errstr);
+        c.failing_tenant = NULL;
+        c.failing_route  = NULL;
+        c.failure_rate   = 0.1;
+        hi               = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        areg             = rs_avro_registry_new(errstr, sizeof(errstr));
+        if (areg) {
+                enc = rs_avro_encoder_new(areg, RS_SCHEMA_ID_SYNTHETIC_RESULT,
+                                          errstr, sizeof(errstr));
+                dec = rs_avro_decoder_new(areg, RS_SCHEMA_ID_SYNTHETIC_RESULT,
+                                          errstr, sizeof(errstr));
+        }
+        RS_CHECK(plain && t && hi && enc && dec);
+        if (!plain || !t || !hi || !enc || !dec)
+                goto out;
+
+        for (i = 0; i < n; i++) {
+                const void   *buf;
+                avro_value_t *out;
+                size_t        len;
+                int           is_forced;
+
+                rs_synthetic_traffic_next(plain, &rp);
+                rs_synthetic_traffic_next(t, &r);
+                is_forced = rs_synthetic_traffic_last_forced_failure(t);
+                if (!strcmp(r.tenant_id, "globex-news") &&
+                    !strcmp(r.route, "/checkout")) {
+                        failing_test = failing_test ? failing_test : "seen";
+                        if (r.timestamp_ms >= c.failing_from_ms &&
+                            (!is_forced || r.success ||
+                             !same_str(r.error, "HTTP 500 Internal Server "
+                                                "Error on the main document")))
+                                forced_missed++;
+                }
+                if (is_forced && r.timestamp_ms < c.failing_from_ms)
+                        forced_early++;
+                forced += is_forced;
+                if (!is_forced && !same_result(&r, &rp))
+                        other_diff++;
+
+                failed += !rp.success;
+                /* Failed: an error and no metrics but perhaps TTFB;
+                 * succeeded: no error and every metric. */
+                if (rp.success
+                        ? rp.error != NULL || isnan(rp.lcp) || isnan(rp.fcp) ||
+                              isnan(rp.cls) || isnan(rp.ttfb) ||
+                              isnan(rp.tbt) || isnan(rp.load_time) ||
+                              !(rp.ttfb < rp.fcp && rp.fcp <= rp.lcp &&
+                                rp.lcp <= rp.load_time)
+                        : rp.error == NULL || !isnan(rp.lcp) ||
+                              !isnan(rp.fcp) || !isnan(rp.load_time))
+                        bad_shape++;
+
+                rs_synthetic_traffic_next(hi, &back);
+                hi_failed += !back.success;
+
+                if (rs_synthetic_result_write(rs_avro_encoder_value(enc), &r) ||
+                    rs_avro_encoder_encode(enc, &buf, &len, errstr,
+                                           sizeof(errstr)) ||
+                    rs_avro_decoder_decode(dec, buf, len, &out, errstr,
+                                           sizeof(errstr)) ||
+                    rs_synthetic_result_read(out, &back, errstr,
+                                             sizeof(errstr)) ||
+                    !same_result(&back, &r)) {
+                        if (codec_bad++ < 3)
+                                fprintf(stderr, "result %d: codec: %s\n", i,
+                                        errstr);
+                }
+        }
+        printf("synthetic failures: %d of %d at 2%%, %d at 10%%, %d forced\n",
+               failed, n, hi_failed, forced);
+        RS_CHECK_MSG(failed > n * 0.017 && failed < n * 0.023, "%d", failed);
+        RS_CHECK_MSG(hi_failed > n * 0.09 && hi_failed < n * 0.11, "%d",
+                     hi_failed);
+        RS_CHECK(failing_test != NULL);
+        RS_CHECK(forced > 100);
+        RS_CHECK_INT(forced_early, 0);
+        RS_CHECK_INT(forced_missed, 0);
+        RS_CHECK_INT(other_diff, 0);
+        RS_CHECK_INT(bad_shape, 0);
+        RS_CHECK_INT(codec_bad, 0);
+
+out:
+        rs_avro_encoder_destroy(enc);
+        rs_avro_decoder_destroy(dec);
+        rs_avro_registry_destroy(areg);
+        rs_synthetic_traffic_destroy(plain);
+        rs_synthetic_traffic_destroy(t);
+        rs_synthetic_traffic_destroy(hi);
+}
+
 int main(void) {
         test_conf();
         test_determinism();
@@ -1167,5 +1763,11 @@ int main(void) {
         test_error_mix();
         test_error_burst();
         test_error_new_group();
+        test_synthetic_conf();
+        test_synthetic_determinism();
+        test_synthetic_sites();
+        test_synthetic_medians();
+        test_synthetic_regression();
+        test_synthetic_failures();
         return RS_TEST_DONE();
 }

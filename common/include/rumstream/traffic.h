@@ -1,7 +1,8 @@
 /*
- * traffic: deterministic generators of realistic RUM page views and, below
- * (rs_error_traffic_*), of front-end errors on the same sites, for rumctl,
- * the integration tests and the benchmark.
+ * traffic: deterministic generators of realistic RUM page views and, below,
+ * of front-end errors (rs_error_traffic_*) and synthetic (lab) test results
+ * (rs_synthetic_traffic_*) on the same sites, for rumctl, the integration
+ * tests and the benchmark.
  *
  * What the page views model:
  * - Tenants "acme-shop", "globex-news", "initech-app", "umbrella-travel",
@@ -275,5 +276,146 @@ int rs_error_traffic_last_has_pii(const rs_error_traffic_t *t);
  * @returns their number; *out points to static storage.
  */
 size_t rs_error_traffic_pii_strings(const char *const **out);
+
+
+/*
+ * Synthetic traffic: a third, independent generator, of lab test results
+ * (schemas/synthetic_result.avsc) for the same sites.
+ *
+ * What it models:
+ * - The tenants, hosts and routes of rs_traffic_new() with the same seed,
+ *   tenants and routes_per_tenant, from the same code.
+ * - Tests: tenant i (0-based) tests its 3 + i % 3 most popular routes and
+ *   "/checkout" when it has that route (the transaction everybody
+ *   monitors). A test loads one fixed URL of its route (one product, one
+ *   article, one query; no tracking parameters), and its route is that URL
+ *   normalized by rs_route_normalize(), as the aggregator derives it.
+ *   test_id is "<tenant>-t<NN>", NN the route's index.
+ * - Profiles: every tenant tests desktop/cable; even-indexed tenants (0,
+ *   2, ...) also an emulated mobile/4g. The odd-indexed tenants' mobile
+ *   page views (more than half of their traffic) have no lab counterpart:
+ *   the coverage gap.
+ * - Locations: 2 (even-indexed tenants) or 3 (odd) agent regions.
+ * - Cadence: every check (test x profile x location) runs once per
+ *   interval_ms, at a fixed offset inside the interval, so each check has
+ *   exactly one run in [start_ms + k * interval_ms, start_ms + (k + 1) *
+ *   interval_ms). Results come in event-time order, without disorder.
+ * - Values: the page-view model of the route, tenant and device (the same
+ *   TTFB, render and largest-element medians, tenant speed and device
+ *   CPU), with the network at the (geometric) mean of the page views'
+ *   connection and country mix for that device, times 0.9 (a clean lab
+ *   agent is a little faster than the field) and with a spread of sigma
+ *   0.12-0.15 instead of 0.4-0.6. An agent's region moves TTFB by a few
+ *   percent. Lab medians of TTFB, FCP and LCP end up between 0.8 and 1.0
+ *   times the field medians of the same tenant, route and device
+ *   (test_traffic checks that band). CLS is about the field's non-zero
+ *   median / 2, TBT (the lab's stand-in for INP) about 1.5 x the route's
+ *   INP median scaled by CPU, load_time = LCP + half the DOM work.
+ * - Regression and divergence: regression_* mean what they mean in
+ *   rs_traffic_conf_t. Given the page-view generator's values, the lab
+ *   sees the same slowdown (TTFB, FCP, LCP, TBT and load_time times the
+ *   factor) on the same route from the same time, if it tests that route.
+ *   With field_only set it does not: the lab stays flat while the field
+ *   regresses (a divergence, as when only real users get a slow
+ *   third-party tag or an uncached back end), the case a synthetic-vs-real
+ *   correlator must flag. There is no separate divergence tenant or route:
+ *   the divergence is the page views' regression, so the two generators
+ *   cannot disagree about where it is.
+ * - Failures: failure_rate of the runs fail at random, with one of a few
+ *   errors (timeout, connection reset, DNS, HTTP 503, assertion); a failed
+ *   run carries TTFB if the server answered and no other metric.
+ *   Optionally every run of failing_tenant's failing_route (a tested route)
+ *   fails from failing_from_ms on, with "HTTP 500 Internal Server Error on
+ *   the main document".
+ * Every run draws the same numbers whatever the regression, field_only and
+ * failing route: those change only the values they concern.
+ */
+typedef struct rs_synthetic_traffic_conf_s {
+        uint64_t seed;              /**< default 1 */
+        int      tenants;           /**< default 5, at most 10000 */
+        int      routes_per_tenant; /**< default 12 */
+        int64_t  start_ms; /**< start of the first interval (event time) */
+        /** Each check runs once per interval; default 300000 (5 minutes),
+         *  at least 1000. */
+        int64_t interval_ms;
+        double  failure_rate; /**< random failures; default 0.02 */
+        /** The page views' regression (copied; NULL: none). */
+        const char *regression_tenant;
+        const char *regression_route;
+        int64_t     regression_from_ms;
+        double      regression_factor;
+        /** 1: the lab does not see the regression (divergence). */
+        int field_only;
+        /** Tenant id whose failing_route fails every run from
+         *  failing_from_ms on, or NULL for none (copied). */
+        const char *failing_tenant;
+        /** A route the tenant tests, as a template ("/checkout") or as
+         *  the test's normalized route (copied). */
+        const char *failing_route;
+        int64_t     failing_from_ms;
+} rs_synthetic_traffic_conf_t;
+
+typedef struct rs_synthetic_traffic_s rs_synthetic_traffic_t;
+
+/** One check: a test of a route, from one location with one profile. */
+typedef struct rs_synthetic_check_s {
+        const char *tenant_id;
+        const char *test_id;
+        const char *route; /**< normalized URL of the test */
+        const char *url;
+        const char *location;
+        const char *device_profile;
+        const char *network_profile;
+} rs_synthetic_check_t;
+
+/** @brief Fills \p c with the defaults above (seed 1, start_ms
+ *         2026-01-01T00:00:00Z, no regression, no failing route). */
+void rs_synthetic_traffic_conf_defaults(rs_synthetic_traffic_conf_t *c);
+
+/**
+ * @brief A generator for \p c (copied, strings too).
+ * @returns NULL with errstr set if the configuration is out of range, or
+ *          names a failing tenant or route that is not tested, or on
+ *          allocation failure. Caller frees with
+ *          rs_synthetic_traffic_destroy().
+ */
+rs_synthetic_traffic_t *
+rs_synthetic_traffic_new(const rs_synthetic_traffic_conf_t *c, char *errstr,
+                         size_t errstr_size);
+void rs_synthetic_traffic_destroy(rs_synthetic_traffic_t *t);
+
+/**
+ * @brief Fills \p r with the next run's result, in event-time order.
+ *        Strings point into \p t or static storage and are valid until
+ *        the next call (most for \p t's lifetime).
+ */
+void rs_synthetic_traffic_next(rs_synthetic_traffic_t *t,
+                               rs_synthetic_result_t  *r);
+
+/** @brief Results generated so far. */
+uint64_t rs_synthetic_traffic_count(const rs_synthetic_traffic_t *t);
+/** @brief Event time of the next result. */
+int64_t rs_synthetic_traffic_clock_ms(const rs_synthetic_traffic_t *t);
+
+/* Tenants and routes: those of rs_traffic_new() with the same seed,
+ * tenants and routes_per_tenant. */
+int         rs_synthetic_traffic_tenant_count(const rs_synthetic_traffic_t *t);
+const char *rs_synthetic_traffic_tenant(const rs_synthetic_traffic_t *t, int i);
+int         rs_synthetic_traffic_route_count(const rs_synthetic_traffic_t *t);
+const char *rs_synthetic_traffic_route(const rs_synthetic_traffic_t *t, int i);
+
+/** @brief Checks, each running once per interval (all tenants). */
+int rs_synthetic_traffic_check_count(const rs_synthetic_traffic_t *t);
+/** @brief Fills \p out with check \p i (strings owned by \p t).
+ *  @returns 0, or -1 if i is out of range. */
+int rs_synthetic_traffic_check(const rs_synthetic_traffic_t *t, int i,
+                               rs_synthetic_check_t *out);
+
+/** @brief 1 if the last result's values were multiplied by the
+ *         regression factor. */
+int rs_synthetic_traffic_last_regressed(const rs_synthetic_traffic_t *t);
+/** @brief 1 if the last result failed because of the failing route (not
+ *         a random failure). */
+int rs_synthetic_traffic_last_forced_failure(const rs_synthetic_traffic_t *t);
 
 #endif
