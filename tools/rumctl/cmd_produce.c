@@ -1,6 +1,7 @@
 /*
  * rumctl produce: synthetic RUM page views or, with --errors, front-end
- * errors (common/traffic.c) encoded as the processors expect them
+ * errors or, with --synthetic, lab test results (common/traffic.c)
+ * encoded as the processors expect them
  * (Confluent-framed Avro, key = tenant id), with optional bad messages
  * spread through the stream to exercise every dead-letter path.
  *
@@ -58,23 +59,31 @@ static const bad_kind_t error_bad[] = {
     BAD_GARBAGE,      BAD_MAGIC,        BAD_SCHEMA_ID,
     BAD_TRUNCATED,    BAD_WRONG_SCHEMA, BAD_NEGATIVE_DUR,
     BAD_EMPTY_TENANT, BAD_ZERO_SAMPLE,  BAD_FUTURE};
+/* A synthetic result has no sample rate: its LCP of 3 h instead. */
+static const bad_kind_t synthetic_bad[] = {
+    BAD_GARBAGE,      BAD_MAGIC,        BAD_SCHEMA_ID,
+    BAD_TRUNCATED,    BAD_WRONG_SCHEMA, BAD_NEGATIVE_DUR,
+    BAD_EMPTY_TENANT, BAD_LCP_3H,       BAD_FUTURE};
 
 #define BAD_CYCLE (sizeof(rum_bad) / sizeof(rum_bad[0]))
 _Static_assert(sizeof(error_bad) == sizeof(rum_bad), "equal cycles");
+_Static_assert(sizeof(synthetic_bad) == sizeof(rum_bad), "equal cycles");
 
-/* A good event of the stream being produced: a page view, or an error
- * with --errors. */
+/* A good event of the stream being produced: a page view, an error
+ * with --errors, a lab result with --synthetic. */
 typedef struct event_s {
-        rs_rum_event_t   rum;
-        rs_error_event_t err;
+        rs_rum_event_t        rum;
+        rs_error_event_t      err;
+        rs_synthetic_result_t syn;
 } event_t;
 
 typedef struct produce_s {
         rs_kafka_producer_t *producer;
         rs_avro_encoder_t   *enc;
         const char          *topic;
-        int                  errors; /* error events, not page views */
-        uint64_t             rng;    /* splitmix64 state for garbage bytes */
+        int                  errors;    /* error events, not page views */
+        int                  synthetic; /* lab results, not page views */
+        uint64_t             rng;       /* splitmix64 state for garbage bytes */
         unsigned char        bad[BAD_MAX];
         char                 errstr[512];
 } produce_t;
@@ -92,22 +101,41 @@ static void usage(FILE *fp) {
                 "options]\n"
                 "                      [--burst "
                 "TENANT:ROUTE:FROM_MINUTE:TO_MINUTE:FACTOR]\n"
-                "                      [--new-group TENANT:FROM_MINUTE]\n\n"
+                "                      [--new-group TENANT:FROM_MINUTE]\n"
+                "       rumctl produce --synthetic --brokers LIST [same "
+                "options]\n"
+                "                      [--interval-min M] [--failure-rate "
+                "P] [--field-only]\n"
+                "                      [--failing TENANT:ROUTE:FROM_MINUTE]"
+                "\n\n"
                 "Produces synthetic RUM page views (Avro, schema id %d, key "
                 "= tenant id) or,\n"
-                "with --errors, front-end errors (schema id %d) of the same "
-                "tenants, routes\n"
-                "and URLs as the page views of the same --seed, --tenants "
-                "and --routes.\n\n"
+                "with --errors, front-end errors (schema id %d) or, with "
+                "--synthetic, lab test\n"
+                "results (schema id %d) of the same tenants, routes and URLs "
+                "as the page views\n"
+                "of the same --seed, --tenants and --routes.\n\n"
                 "  --brokers LIST     bootstrap servers (default: "
                 "$RUMSTREAM_KAFKA_BROKERS)\n"
                 "  --topic NAME       default rum.events, with --errors "
-                "error.events\n"
+                "error.events, with\n"
+                "                     --synthetic synthetic.events\n"
                 "  --errors           produce error events instead of page "
                 "views\n"
-                "  --count N          good events to produce (default "
-                "10000; with --errors,\n"
-                "                     those of --burst and --new-group "
+                "  --synthetic        produce synthetic (lab) test results "
+                "instead of page\n"
+                "                     views: each tenant tests a few of its "
+                "top routes from\n"
+                "                     2-3 locations, desktop/cable and, for "
+                "every other tenant,\n"
+                "                     mobile/4g; lab values track the page "
+                "views' of the route\n"
+                "                     and device. --event-rate and "
+                "--disorder-ms do not apply\n"
+                "  --count N          good events (or lab results) to produce "
+                "(default 10000;\n"
+                "                     with --errors, "
+                "those of --burst and --new-group "
                 "included)\n"
                 "  --rate R           wall-clock messages per second; 0 = as "
                 "fast as possible\n"
@@ -137,6 +165,24 @@ static void usage(FILE *fp) {
                 "multiply LCP/INP/FCP/TTFB\n"
                 "                     of tenant T's route R by F, e.g. "
                 "acme-shop:/checkout:10:1.8\n"
+                "                     With --synthetic, the lab sees the "
+                "same regression (TBT\n"
+                "                     and load time too) if it tests that "
+                "route\n"
+                "  --field-only       (--synthetic, with --regression) the "
+                "lab does not see the\n"
+                "                     regression: real users regress, lab "
+                "stays flat\n"
+                "  --failing T:R:M    (--synthetic) from minute M after the "
+                "start, every run of\n"
+                "                     tenant T's tested route R fails (HTTP "
+                "500), e.g.\n"
+                "                     globex-news:/checkout:30\n"
+                "  --interval-min M   (--synthetic) each check runs every M "
+                "minutes (default 5)\n"
+                "  --failure-rate P   (--synthetic) share of runs that fail "
+                "at random (default\n"
+                "                     0.02)\n"
                 "  --burst T:R:M1:M2:F\n"
                 "                     (--errors) from minute M1 to minute "
                 "M2 after the start,\n"
@@ -164,7 +210,7 @@ static void usage(FILE *fp) {
                 "Prints one summary line: produced=N bad=N topic=T "
                 "elapsed_s=S ...\n",
                 RS_SCHEMA_ID_RUM_EVENT, RS_SCHEMA_ID_ERROR_EVENT,
-                DEFAULT_EVENT_RATE);
+                RS_SCHEMA_ID_SYNTHETIC_RESULT, DEFAULT_EVENT_RATE);
 }
 
 static uint64_t splitmix64(uint64_t *x) {
@@ -269,23 +315,58 @@ static int parse_new_group(char *spec, rs_error_traffic_conf_t *ec,
         return 0;
 }
 
+/* "TENANT:ROUTE:FROM_MINUTE", the route as in --regression. */
+static int parse_failing(char *spec, rs_synthetic_traffic_conf_t *sc,
+                         double *from_minute) {
+        char *first = strchr(spec, ':');
+        char *last  = strrchr(spec, ':');
+
+        if (!first || last == first || first == spec || first[1] != '/') {
+                fprintf(stderr,
+                        "rumctl produce: --failing: expected "
+                        "TENANT:ROUTE:FROM_MINUTE with ROUTE starting with "
+                        "'/', e.g. globex-news:/checkout:30\n");
+                return -1;
+        }
+        *first = '\0';
+        *last  = '\0';
+        if (rumctl_parse_double(CMD, "--failing minute", last + 1, 0, 1e9,
+                                from_minute) == -1)
+                return -1;
+        sc->failing_tenant = spec;
+        sc->failing_route  = first + 1;
+        return 0;
+}
+
 static const char *event_tenant(const produce_t *pr, const event_t *ev) {
-        return pr->errors ? ev->err.tenant_id : ev->rum.tenant_id;
+        return pr->synthetic ? ev->syn.tenant_id
+               : pr->errors  ? ev->err.tenant_id
+                             : ev->rum.tenant_id;
 }
 
 static int64_t event_ts(const produce_t *pr, const event_t *ev) {
-        return pr->errors ? ev->err.timestamp_ms : ev->rum.timestamp_ms;
+        return pr->synthetic ? ev->syn.timestamp_ms
+               : pr->errors  ? ev->err.timestamp_ms
+                             : ev->rum.timestamp_ms;
 }
 
 /* Encodes \p ev. @returns 0 or -1 (logged). */
 static int encode(produce_t *pr, const event_t *ev, const void **bufp,
                   size_t *lenp) {
         avro_value_t *v = rs_avro_encoder_value(pr->enc);
+        int           rc;
 
-        if ((pr->errors ? rs_error_event_write(v, &ev->err)
-                        : rs_rum_event_write(v, &ev->rum)) == -1) {
+        if (pr->synthetic)
+                rc = rs_synthetic_result_write(v, &ev->syn);
+        else if (pr->errors)
+                rc = rs_error_event_write(v, &ev->err);
+        else
+                rc = rs_rum_event_write(v, &ev->rum);
+        if (rc == -1) {
                 rs_log_error("cannot fill the Avro value of event %s",
-                             pr->errors ? ev->err.event_id : ev->rum.event_id);
+                             pr->synthetic ? ev->syn.run_id
+                             : pr->errors  ? ev->err.event_id
+                                           : ev->rum.event_id);
                 return -1;
         }
         if (rs_avro_encoder_encode(pr->enc, bufp, lenp, pr->errstr,
@@ -313,13 +394,14 @@ static int send_msg(produce_t *pr, const char *key, const void *buf,
  */
 static int send_bad(produce_t *pr, bad_kind_t kind, event_t *ev,
                     int64_t ts_ms) {
-        rs_rum_event_t   *rum = &ev->rum;
-        rs_error_event_t *err = &ev->err;
-        const void       *buf;
-        size_t            len, i;
-        int32_t           id;
+        rs_rum_event_t        *rum = &ev->rum;
+        rs_error_event_t      *err = &ev->err;
+        rs_synthetic_result_t *syn = &ev->syn;
+        const void            *buf;
+        size_t                 len, i;
+        int32_t                id;
 
-        rum->timestamp_ms = err->timestamp_ms = ts_ms;
+        rum->timestamp_ms = err->timestamp_ms = syn->timestamp_ms = ts_ms;
         switch (kind) {
         case BAD_GARBAGE:
                 len = 1 + splitmix64(&pr->rng) % 48;
@@ -327,23 +409,23 @@ static int send_bad(produce_t *pr, bad_kind_t kind, event_t *ev,
                         pr->bad[i] = (unsigned char)splitmix64(&pr->rng);
                 return send_msg(pr, event_tenant(pr, ev), pr->bad, len);
         case BAD_LCP_3H:
-                rum->metrics[RS_METRIC_LCP] = 3 * 3600 * 1000.0;
+                rum->metrics[RS_METRIC_LCP] = syn->lcp = 3 * 3600 * 1000.0;
                 break;
         case BAD_NEGATIVE_INP:
                 rum->metrics[RS_METRIC_INP] = -120;
                 break;
         case BAD_NEGATIVE_DUR:
-                err->duration_ms = -120;
+                err->duration_ms = syn->ttfb = -120;
                 break;
         case BAD_EMPTY_TENANT:
-                rum->tenant_id = err->tenant_id = "";
+                rum->tenant_id = err->tenant_id = syn->tenant_id = "";
                 break;
         case BAD_ZERO_SAMPLE:
                 rum->sample_rate = err->sample_rate = 0;
                 break;
         case BAD_FUTURE:
                 /* The message's own timestamp is the producer's clock. */
-                rum->timestamp_ms = err->timestamp_ms =
+                rum->timestamp_ms = err->timestamp_ms = syn->timestamp_ms =
                     rumctl_now_ms() + 3600 * 1000;
                 break;
         default:
@@ -429,32 +511,43 @@ int rumctl_produce(int argc, char **argv) {
             {"burst", required_argument, NULL, 'u'},
             {"new-group", required_argument, NULL, 'w'},
             {"bad", required_argument, NULL, 'B'},
+            {"synthetic", no_argument, NULL, 'Y'},
+            {"field-only", no_argument, NULL, 'F'},
+            {"failing", required_argument, NULL, 'f'},
+            {"interval-min", required_argument, NULL, 'i'},
+            {"failure-rate", required_argument, NULL, 'p'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
-        rs_traffic_conf_t       tc;
-        rs_error_traffic_conf_t ec;
-        rs_traffic_t           *gen = NULL, *bad_gen = NULL;
-        rs_error_traffic_t     *egen = NULL, *bad_egen = NULL;
-        rs_avro_registry_t     *reg = NULL;
-        produce_t               pr;
-        event_t                 ev;
-        const char             *brokers    = getenv("RUMSTREAM_KAFKA_BROKERS");
-        const char             *topic      = NULL;
-        char                   *regression = NULL, *burst = NULL;
-        char                   *new_group = NULL;
-        int64_t                 count = 10000, bad = 0, start_ms = 0, seed = 1;
-        int64_t                 tenants = 5, routes = 12, disorder = 2000;
-        int64_t                 produced = 0, bad_done = 0, total, i, next_bad;
+        rs_traffic_conf_t           tc;
+        rs_error_traffic_conf_t     ec;
+        rs_synthetic_traffic_conf_t sc;
+        rs_traffic_t               *gen = NULL, *bad_gen = NULL;
+        rs_error_traffic_t         *egen = NULL, *bad_egen = NULL;
+        rs_synthetic_traffic_t     *sgen = NULL, *bad_sgen = NULL;
+        rs_avro_registry_t         *reg = NULL;
+        produce_t                   pr;
+        event_t                     ev;
+        const char                 *brokers = getenv("RUMSTREAM_KAFKA_BROKERS");
+        const char                 *topic   = NULL;
+        char                       *regression = NULL, *burst = NULL;
+        char                       *new_group = NULL, *failing = NULL;
+        int64_t count = 10000, bad = 0, start_ms = 0, seed = 1;
+        int64_t tenants = 5, routes = 12, disorder = 2000;
+        int64_t produced = 0, bad_done = 0, total, i, next_bad;
         int64_t first_ts = INT64_MAX, last_ts = INT64_MIN, prev_ts;
         double  rate = 0, event_rate = 0, from_minute = 0, t0, elapsed;
         double  burst_minutes[2] = {0, 0}, new_minute = 0;
+        double  failing_minute = 0, interval_min = 5, failure_rate = 0.02;
         int     c, have_start = 0, have_event_rate = 0, ret = RUMCTL_EXIT_FAIL;
+        int     field_only = 0, syn_opts = 0;
 
         memset(&pr, 0, sizeof(pr));
         rs_traffic_conf_defaults(&tc);
         rs_error_traffic_conf_defaults(&ec);
+        rs_synthetic_traffic_conf_defaults(&sc);
 
-        while ((c = getopt_long(argc, argv, ":b:t:n:r:s:T:R:S:e:d:g:Eu:w:B:h",
+        while ((c = getopt_long(argc, argv,
+                                ":b:t:n:r:s:T:R:S:e:d:g:Eu:w:B:YFf:i:p:h",
                                 longopts, NULL)) != -1) {
                 int rc = 0;
 
@@ -515,6 +608,28 @@ int rumctl_produce(int argc, char **argv) {
                         rc = rumctl_parse_i64(CMD, "--bad", optarg, 0,
                                               INT64_MAX / 2, &bad);
                         break;
+                case 'Y':
+                        pr.synthetic = 1;
+                        break;
+                case 'F':
+                        field_only = 1;
+                        syn_opts   = 1;
+                        break;
+                case 'f':
+                        failing  = optarg;
+                        syn_opts = 1;
+                        break;
+                case 'i':
+                        rc = rumctl_parse_double(CMD, "--interval-min", optarg,
+                                                 1.0 / 60, 7 * 24 * 60,
+                                                 &interval_min);
+                        syn_opts = 1;
+                        break;
+                case 'p':
+                        rc = rumctl_parse_double(CMD, "--failure-rate", optarg,
+                                                 0, 1, &failure_rate);
+                        syn_opts = 1;
+                        break;
                 case 'h':
                         usage(stdout);
                         return RUMCTL_EXIT_OK;
@@ -538,12 +653,57 @@ int rumctl_produce(int argc, char **argv) {
                                 "need --errors\n");
                 goto usage;
         }
+        if (pr.errors && pr.synthetic) {
+                fprintf(stderr, "rumctl produce: --errors or --synthetic, "
+                                "not both\n");
+                goto usage;
+        }
+        if (!pr.synthetic && syn_opts) {
+                fprintf(stderr, "rumctl produce: --field-only, --failing, "
+                                "--interval-min and --failure-rate need "
+                                "--synthetic\n");
+                goto usage;
+        }
+        if (field_only && !regression) {
+                fprintf(stderr, "rumctl produce: --field-only needs the "
+                                "--regression the lab should not see\n");
+                goto usage;
+        }
         if ((regression &&
              parse_regression(regression, &tc, &from_minute) == -1) ||
             (burst && parse_burst(burst, &ec, burst_minutes) == -1) ||
-            (new_group && parse_new_group(new_group, &ec, &new_minute) == -1))
+            (new_group && parse_new_group(new_group, &ec, &new_minute) == -1) ||
+            (failing && parse_failing(failing, &sc, &failing_minute) == -1))
                 goto usage;
-        pr.topic = topic ? topic : pr.errors ? "error.events" : "rum.events";
+        pr.topic             = topic          ? topic
+                               : pr.synthetic ? "synthetic.events"
+                               : pr.errors    ? "error.events"
+                                              : "rum.events";
+        sc.seed              = (uint64_t)seed;
+        sc.tenants           = (int)tenants;
+        sc.routes_per_tenant = (int)routes;
+        sc.interval_ms       = (int64_t)(interval_min * 60000.0);
+        sc.failure_rate      = failure_rate;
+        sc.regression_tenant = tc.regression_tenant;
+        sc.regression_route  = tc.regression_route;
+        sc.regression_factor = tc.regression_factor;
+        sc.field_only        = field_only;
+        if (pr.synthetic && !have_start && !(rate > 0 && !have_event_rate)) {
+                /* The span of --count results depends on how many checks
+                 * the tenants run per interval. */
+                rs_synthetic_traffic_t *probe =
+                    rs_synthetic_traffic_new(&sc, pr.errstr, sizeof(pr.errstr));
+
+                if (!probe) {
+                        fprintf(stderr, "rumctl produce: %s\n", pr.errstr);
+                        goto usage;
+                }
+                /* The same span as that many events at this rate. */
+                have_event_rate = 1;
+                event_rate = (double)rs_synthetic_traffic_check_count(probe) *
+                             1000.0 / (double)sc.interval_ms;
+                rs_synthetic_traffic_destroy(probe);
+        }
 
         /* Live traffic: event time follows the wall clock. */
         if (!have_event_rate)
@@ -559,7 +719,26 @@ int rumctl_produce(int argc, char **argv) {
                                    60000 * 60000;
         }
 
-        if (pr.errors) {
+        if (pr.synthetic) {
+                sc.start_ms = start_ms;
+                sc.regression_from_ms =
+                    start_ms + (int64_t)(from_minute * 60000.0);
+                sc.failing_from_ms =
+                    start_ms + (int64_t)(failing_minute * 60000.0);
+                sgen =
+                    rs_synthetic_traffic_new(&sc, pr.errstr, sizeof(pr.errstr));
+                if (!sgen) {
+                        /* Most likely a --failing route the tenant does
+                         * not test. */
+                        fprintf(stderr, "rumctl produce: %s\n", pr.errstr);
+                        goto usage;
+                }
+                sc.seed           = (uint64_t)seed ^ 0xbadbadbadULL;
+                sc.failing_tenant = NULL;
+                sc.failing_route  = NULL;
+                bad_sgen =
+                    rs_synthetic_traffic_new(&sc, pr.errstr, sizeof(pr.errstr));
+        } else if (pr.errors) {
                 ec.seed              = (uint64_t)seed;
                 ec.tenants           = (int)tenants;
                 ec.routes_per_tenant = (int)routes;
@@ -598,7 +777,9 @@ int rumctl_produce(int argc, char **argv) {
                 tc.regression_tenant = NULL;
                 bad_gen              = rs_traffic_new(&tc);
         }
-        if (pr.errors ? !bad_egen : !gen || !bad_gen) {
+        if (pr.synthetic ? !bad_sgen
+            : pr.errors  ? !bad_egen
+                         : !gen || !bad_gen) {
                 rs_log_error("cannot create the traffic generator");
                 goto out;
         }
@@ -613,9 +794,12 @@ int rumctl_produce(int argc, char **argv) {
                 rs_log_error("%s", pr.errstr);
                 goto out;
         }
-        pr.enc = rs_avro_encoder_new(
-            reg, pr.errors ? RS_SCHEMA_ID_ERROR_EVENT : RS_SCHEMA_ID_RUM_EVENT,
-            pr.errstr, sizeof(pr.errstr));
+        pr.enc =
+            rs_avro_encoder_new(reg,
+                                pr.synthetic ? RS_SCHEMA_ID_SYNTHETIC_RESULT
+                                : pr.errors  ? RS_SCHEMA_ID_ERROR_EVENT
+                                             : RS_SCHEMA_ID_RUM_EVENT,
+                                pr.errstr, sizeof(pr.errstr));
         if (!pr.enc) {
                 rs_log_error("%s", pr.errstr);
                 goto out;
@@ -631,8 +815,11 @@ int rumctl_produce(int argc, char **argv) {
         rs_log_info("producing %" PRId64 " %s and %" PRId64
                     " bad message(s) to %s, event time from %" PRId64
                     " at %g/s",
-                    count, pr.errors ? "error event(s)" : "page view(s)", bad,
-                    pr.topic, start_ms, event_rate);
+                    count,
+                    pr.synthetic ? "synthetic result(s)"
+                    : pr.errors  ? "error event(s)"
+                                 : "page view(s)",
+                    bad, pr.topic, start_ms, event_rate);
 
         /* Bad message j goes at index (2j + 1) * total / (2 bad): evenly
          * spread, none first or last. */
@@ -654,11 +841,14 @@ int rumctl_produce(int argc, char **argv) {
 
                 if (i == next_bad && bad_done < bad) {
                         bad_kind_t kind =
-                            (pr.errors
+                            (pr.synthetic ? synthetic_bad
+                             : pr.errors
                                  ? error_bad
                                  : rum_bad)[bad_done % (int64_t)BAD_CYCLE];
 
-                        if (pr.errors)
+                        if (pr.synthetic)
+                                rs_synthetic_traffic_next(bad_sgen, &ev.syn);
+                        else if (pr.errors)
                                 rs_error_traffic_next(bad_egen, &ev.err);
                         else
                                 rs_traffic_next(bad_gen, &ev.rum);
@@ -682,7 +872,9 @@ int rumctl_produce(int argc, char **argv) {
                         const void *buf;
                         size_t      len;
 
-                        if (pr.errors)
+                        if (pr.synthetic)
+                                rs_synthetic_traffic_next(sgen, &ev.syn);
+                        else if (pr.errors)
                                 rs_error_traffic_next(egen, &ev.err);
                         else
                                 rs_traffic_next(gen, &ev.rum);
@@ -726,6 +918,8 @@ out:
         rs_traffic_destroy(bad_gen);
         rs_error_traffic_destroy(egen);
         rs_error_traffic_destroy(bad_egen);
+        rs_synthetic_traffic_destroy(sgen);
+        rs_synthetic_traffic_destroy(bad_sgen);
         return ret;
 
 usage:
