@@ -394,6 +394,28 @@ int rs_kafka_mock_topic(rs_kafka_mock_t *m, const char *topic, int partitions,
         return 0;
 }
 
+int rs_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                              int *cntp, char *errstr, size_t errstr_size) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t             err;
+        int                             ret = -1;
+
+        err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        if (err || md->topic_cnt != 1 || md->topics[0].err) {
+                snprintf(errstr, errstr_size, "metadata of %s: %s", topic,
+                         rd_kafka_err2str(err ? err : md->topics[0].err));
+                goto out;
+        }
+        *cntp = md->topics[0].partition_cnt;
+        ret   = 0;
+out:
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        return ret;
+}
+
 int rs_kafka_topic_size(rd_kafka_t *rk, const char *topic, int timeout_ms,
                         int64_t *sizep, char *errstr, size_t errstr_size) {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);

@@ -160,6 +160,9 @@ int              trk_issue_publish(tracker_t *t, pending_issue_t *pi);
  */
 int  rates_init(tracker_t *t, char *errstr, size_t errstr_size);
 void rates_destroy(tracker_t *t);
+/** @brief Fails if the two joined topics exist with different partition
+ *         counts (the join pairs partition p of both). */
+int rates_check_topics(tracker_t *t, char *errstr, size_t errstr_size);
 /** @returns 1 if \p part is of the page-view topic. */
 int  rates_is_pv_part(const tracker_t *t, const rs_stream_part_t *part);
 int  rates_part_open(tracker_t *t, rs_stream_part_t *part, pstate_t *ps,

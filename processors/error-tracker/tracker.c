@@ -1567,7 +1567,7 @@ tracker_t *tracker_new(const tracker_conf_t *conf, char *errstr,
         }
         t->stream = rs_stream_new(PROCESSOR, &t->sconf, &tracker_ops, t, errstr,
                                   errstr_size);
-        if (!t->stream)
+        if (!t->stream || rates_check_topics(t, errstr, errstr_size) == -1)
                 goto fail;
 
         m           = rs_stream_metrics(t->stream);

@@ -202,6 +202,8 @@ int main(void) {
             rs_kafka_mock_topic(mock, "error.aggregates", 8, err,
                                 sizeof(err)) ||
             rs_kafka_mock_topic(mock, "issues", 8, err, sizeof(err)) ||
+            rs_kafka_mock_topic(mock, "rum.aggregates", 8, err, sizeof(err)) ||
+            rs_kafka_mock_topic(mock, "pv.other", 4, err, sizeof(err)) ||
             rs_kafka_mock_topic(mock, "error.events.dlq", 1, err, sizeof(err)))
                 rs_it_die("%s", err);
         if (!(prod = rs_kafka_producer_new(brokers, NULL, err, sizeof(err))))
@@ -249,6 +251,21 @@ int main(void) {
         if (rs_kafka_producer_sync(prod, 60000, err, sizeof(err)) == -1)
                 rs_it_die("produce: %s", err);
         RS_CHECK(new_bug[0] != '\0'); /* the new bug did occur */
+        /* Page views on a topic with another partition count cannot be
+         * joined: the tracker refuses to start, and says why. */
+        {
+                const char *other[] = {"page_views_topic=pv.other", NULL};
+                status              = rs_it_wait_exit(
+                                 rs_it_start_processor("error-tracker", brokers, dsn,
+                                                       "mismatch", 1, other,
+                                                       "0007-mismatch.log"),
+                                 120 * 1000);
+                RS_CHECK_INT(status, 1);
+                RS_CHECK(rs_it_grep_count("0007-mismatch.log",
+                                          "error.events has 8 partitions "
+                                          "and pv.other 4") == 1);
+        }
+
 
         start = rs_it_now_ms();
         status =

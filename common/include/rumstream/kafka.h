@@ -152,6 +152,11 @@ const char *rs_kafka_mock_bootstraps(const rs_kafka_mock_t *m);
 int rs_kafka_mock_topic(rs_kafka_mock_t *m, const char *topic, int partitions,
                         char *errstr, size_t errstr_size);
 
+/** @brief Number of partitions of \p topic (a metadata request).
+ *  @returns 0, or -1 with errstr set (e.g. the topic does not exist). */
+int rs_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                              int *cntp, char *errstr, size_t errstr_size);
+
 /**
  * @brief Sum over partitions of the high watermark of \p topic, i.e. the
  *        number of messages ever written (for tests and tools).
