@@ -448,6 +448,7 @@ int main(void) {
         int                  status;
         long long            views;
 
+        rs_it_clean_logs("0002");
         expected = rs_map_new();
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
                 rs_it_die("postgres: %s", err);

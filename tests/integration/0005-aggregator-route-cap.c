@@ -89,6 +89,7 @@ int main(void) {
         int                  i, status, bad = 0;
         long                 total = 0;
 
+        rs_it_clean_logs("0005");
         tenants = rs_map_new();
         views   = rs_map_new();
         if (!(pg = rs_test_pg_start(err, sizeof(err))))

@@ -115,6 +115,7 @@ int main(void) {
         pid_t       pid;
         int         status;
 
+        rs_it_clean_logs("0006");
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
                 rs_it_die("postgres: %s", err);
         c.dsn = rs_test_pg_dsn(pg);

@@ -187,6 +187,7 @@ int main(void) {
         int                status, bad;
         int64_t            start;
 
+        rs_it_clean_logs("0007");
         routes  = rs_map_new();
         bugs    = rs_map_new();
         tenants = rs_map_new();

@@ -70,6 +70,7 @@ int main(void) {
         int         status, kills = 0;
         pid_t       pid;
 
+        rs_it_clean_logs("0008");
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
                 rs_it_die("postgres: %s", err);
         rs_it_create_db(rs_test_pg_dsn(pg), "ref");

@@ -50,6 +50,7 @@ int main(void) {
         long                    i;
         int                     status;
 
+        rs_it_clean_logs("0009");
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
                 rs_it_die("postgres: %s", err);
         dsn = rs_test_pg_dsn(pg);

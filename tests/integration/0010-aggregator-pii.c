@@ -52,6 +52,7 @@ int main(void) {
         size_t               k;
         int                  status, j;
 
+        rs_it_clean_logs("0010");
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
                 rs_it_die("postgres: %s", err);
         dsn = rs_test_pg_dsn(pg);

@@ -39,6 +39,7 @@ int main(void) {
         int         sa, sb;
         long        pa, pb;
 
+        rs_it_clean_logs("0011");
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
                 rs_it_die("postgres: %s", err);
         rs_it_create_db(rs_test_pg_dsn(pg), "one");

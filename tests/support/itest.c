@@ -1,6 +1,7 @@
 /*
  * itest: integration-test helpers. See itest.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -506,6 +507,22 @@ long rs_it_produce_error_traffic(rs_kafka_producer_t *p, const char *topic,
         if (rs_kafka_producer_sync(p, 60000, err, sizeof(err)) == -1)
                 rs_it_die("produce: %s", err);
         return n;
+}
+
+void rs_it_clean_logs(const char *prefix) {
+        DIR           *d = opendir(".");
+        struct dirent *e;
+        size_t         n = strlen(prefix), len;
+
+        if (!d)
+                return;
+        while ((e = readdir(d))) {
+                len = strlen(e->d_name);
+                if (!strncmp(e->d_name, prefix, n) && len > 4 &&
+                    !strcmp(e->d_name + len - 4, ".log"))
+                        unlink(e->d_name);
+        }
+        closedir(d);
 }
 
 long rs_it_grep_count(const char *path, const char *needle) {

@@ -153,6 +153,12 @@ char *rs_it_tracker_digest(const char *dsn);
 long rs_it_produce_error_traffic(rs_kafka_producer_t *p, const char *topic,
                                  uint64_t seed, int tenants, int64_t until_ms);
 
+/** @brief Removes the logs "<prefix>*.log" of an earlier run from the
+ *         working directory: processes append to their logs (restarts
+ *         share one), and a test that reads them must not see another
+ *         run's lines. */
+void rs_it_clean_logs(const char *prefix);
+
 /** @brief Counts lines of \p path containing \p needle. */
 long rs_it_grep_count(const char *path, const char *needle);
 
