@@ -18,6 +18,7 @@
  * are never negative: -1 stands for null both ways, and any negative
  * value is written as null.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -1494,4 +1495,50 @@ int rs_error_aggregate_write(avro_value_t *v, const rs_error_aggregate_t *agg) {
             set_str(v, EAGG_SEVERITY, agg->severity))
                 return -1;
         return 0;
+}
+
+const char *rs_event_check_tenant(const char *tenant_id, char *detail,
+                                  size_t size) {
+        size_t n = 0;
+
+        for (; tenant_id[n]; n++) {
+                char c = tenant_id[n];
+                if (n == RS_EVENT_MAX_TENANT_LEN ||
+                    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                      c == '.' || c == ':'))
+                        break;
+        }
+        if (n > 0 && !tenant_id[n])
+                return NULL;
+        snprintf(detail, size,
+                 "tenant_id must be 1-%d characters of [A-Za-z0-9._:-]",
+                 RS_EVENT_MAX_TENANT_LEN);
+        return "invalid_tenant";
+}
+
+const char *rs_event_check_time_rate(int64_t ts_ms, int64_t msg_ts,
+                                     int64_t max_skew_ms, double sample_rate,
+                                     char *detail, size_t size) {
+        if (ts_ms < RS_EVENT_MIN_TIME_MS) {
+                snprintf(detail, size, "timestamp %" PRId64 " is before 2000",
+                         ts_ms);
+                return "invalid_timestamp";
+        }
+        /* The Kafka timestamp was set by the collector that received the
+         * beacon: an event far ahead of it comes from a wrong client clock
+         * and would drag the watermark into the future. */
+        if (msg_ts > 0 && ts_ms > msg_ts + max_skew_ms) {
+                snprintf(detail, size,
+                         "event time is %" PRId64 " ms ahead of the message "
+                         "time (limit %" PRId64 ")",
+                         ts_ms - msg_ts, max_skew_ms);
+                return "clock_skew";
+        }
+        if (!(sample_rate > 0.0 && sample_rate <= 1.0)) {
+                snprintf(detail, size, "sample_rate %g is not in (0, 1]",
+                         sample_rate);
+                return "invalid_sample_rate";
+        }
+        return NULL;
 }

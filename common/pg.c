@@ -1360,3 +1360,14 @@ out:
         free(names);
         return r;
 }
+
+void rs_pg_timestamp(int64_t ms, char *buf, size_t size) {
+        time_t    sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+        struct tm tm;
+
+        gmtime_r(&sec, &tm);
+        snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
+                 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+                 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+                 tm.tm_sec % 100, (int)(ms - (int64_t)sec * 1000) % 1000);
+}

@@ -20,12 +20,10 @@
 
 #include "tracker.h"
 
-#define PROCESSOR         "error-tracker"
-#define OVERFLOW          "__overflow__"
-#define MAX_TENANT_LEN    128
-#define MIN_EVENT_TIME_MS 946684800000LL /* 2000-01-01 */
-#define TEXT_MAX          8192           /* scrubbed message, stack, url */
-#define CRUMBS_MAX        8192
+#define PROCESSOR  "error-tracker"
+#define OVERFLOW   "__overflow__"
+#define TEXT_MAX   8192 /* scrubbed message, stack, url */
+#define CRUMBS_MAX 8192
 
 typedef struct tenant_s {
         char   *name;
@@ -95,7 +93,7 @@ typedef struct win_s {
 /* One issue version waiting for the checkpoint. */
 typedef struct pending_issue_s {
         rs_issue_t is;
-        char       id[33], tenant[MAX_TENANT_LEN + 1], title[512];
+        char       id[33], tenant[RS_EVENT_MAX_TENANT_LEN + 1], title[512];
         char       route[RS_ROUTE_MAX], group[33], evbuf[4][64];
         char       category[32], severity[16];
 } pending_issue_t;
@@ -143,7 +141,6 @@ struct tracker_s {
 
 /* tracker.c */
 char  *trk_xstrdup(const char *s);
-void   trk_fmt_ts(int64_t ms, char *buf, size_t size);
 size_t trk_key_of(char *buf, size_t size, const char *a, const char *b,
                   const char *c);
 pending_issue_t *trk_issue_start(tracker_t *t, const char *id,

@@ -220,7 +220,7 @@ int rates_is_pv_part(const tracker_t *t, const rs_stream_part_t *part) {
 }
 
 static rate_t *rate_get(pair_t *pair, const char *tenant, const char *route) {
-        char     key[2 * RS_ROUTE_MAX + MAX_TENANT_LEN];
+        char     key[2 * RS_ROUTE_MAX + RS_EVENT_MAX_TENANT_LEN];
         size_t   klen = trk_key_of(key, sizeof(key), tenant, route, NULL);
         rate_t **slot;
         int      created;
@@ -247,7 +247,7 @@ static void open_add(pair_t *pair, rate_t *r) {
 
 static pend_t *pend_get(pair_t *pair, int64_t start, const char *tenant,
                         const char *route) {
-        char       key[2 * RS_ROUTE_MAX + MAX_TENANT_LEN];
+        char       key[2 * RS_ROUTE_MAX + RS_EVENT_MAX_TENANT_LEN];
         size_t     klen = trk_key_of(key, sizeof(key), tenant, route, NULL);
         rs_map_t **win;
         pend_t   **slot;
@@ -442,7 +442,7 @@ void rates_message(tracker_t *t, rs_stream_part_t *part,
         int64_t            start;
         rs_map_t         **win;
         pend_t            *pv;
-        char               key[2 * RS_ROUTE_MAX + MAX_TENANT_LEN];
+        char               key[2 * RS_ROUTE_MAX + RS_EVENT_MAX_TENANT_LEN];
         size_t             klen;
         int                rc, created;
         void             **slot;
@@ -468,7 +468,7 @@ void rates_message(tracker_t *t, rs_stream_part_t *part,
             rs_window_start_of(rs_window_size(part->win), agg.window_start_ms);
         if (agg.window_end_ms > start + rs_window_size(part->win) ||
             agg.window_end_ms <= agg.window_start_ms || !agg.tenant_id[0] ||
-            strlen(agg.tenant_id) > MAX_TENANT_LEN ||
+            strlen(agg.tenant_id) > RS_EVENT_MAX_TENANT_LEN ||
             strlen(agg.route) >= RS_ROUTE_MAX ||
             !(agg.page_views >= 0 && agg.page_views < 1e15)) {
                 snprintf(err, sizeof(err),
@@ -651,7 +651,7 @@ static void judge_cb(const void *key, size_t len, void *value, void *opaque) {
          * a clean route's is "zero windows over". */
         r = NULL;
         {
-                char     k[2 * RS_ROUTE_MAX + MAX_TENANT_LEN];
+                char     k[2 * RS_ROUTE_MAX + RS_EVENT_MAX_TENANT_LEN];
                 size_t   klen = trk_key_of(k, sizeof(k), tenant, route, NULL);
                 rate_t **slot = (rate_t **)rs_map_get(x->pair->rates, k, klen);
                 r             = slot ? *slot : NULL;
@@ -707,8 +707,8 @@ static int judge_window(tracker_t *t, pair_t *pair, int64_t start,
         rs_map_t  **win;
         rate_t     *r, **pp;
 
-        trk_fmt_ts(x.start, x.ts_start, sizeof(x.ts_start));
-        trk_fmt_ts(x.end, x.ts_end, sizeof(x.ts_end));
+        rs_pg_timestamp(x.start, x.ts_start, sizeof(x.ts_start));
+        rs_pg_timestamp(x.end, x.ts_end, sizeof(x.ts_end));
         for (r = pair->open; r; r = r->next_open)
                 r->seen = 0;
         win = (rs_map_t **)rs_map64_get(pair->pending, (uint64_t)start);
@@ -847,7 +847,7 @@ int rates_emit(tracker_t *t, rs_stream_part_t *part) {
                 while (rs_window_pop_closed(part->win, &start, &data)) {
                         char     ts[40];
                         pv_ctx_t x = {t, pair, start, ts};
-                        trk_fmt_ts(start, ts, sizeof(ts));
+                        rs_pg_timestamp(start, ts, sizeof(ts));
                         if (data) {
                                 rs_map_foreach(data, pv_emit_cb, &x);
                                 rs_map_foreach(data, pending_free_cb, NULL);

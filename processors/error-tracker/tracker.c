@@ -111,16 +111,6 @@ char *trk_xstrdup(const char *s) {
         return d;
 }
 
-void trk_fmt_ts(int64_t ms, char *buf, size_t size) {
-        time_t    sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-        struct tm tm;
-
-        gmtime_r(&sec, &tm);
-        snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
-                 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-                 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-                 tm.tm_sec % 100, (int)(ms - (int64_t)sec * 1000) % 1000);
-}
 
 /* "a\0b\0c" keys: parts joined by NUL, returned length excludes the last. */
 size_t trk_key_of(char *buf, size_t size, const char *a, const char *b,
@@ -240,29 +230,12 @@ static void reject(tracker_t *t, const rd_kafka_message_t *msg,
 /*
  * Validation. Returns the dead-letter reason, or NULL if the event is good.
  */
-static int tenant_valid(const char *s) {
-        size_t n = 0;
-
-        for (; s[n]; n++) {
-                char c = s[n];
-                if (n == MAX_TENANT_LEN ||
-                    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                      c == '.' || c == ':'))
-                        return 0;
-        }
-        return n > 0;
-}
-
 static const char *validate(const tracker_t *t, const rs_error_event_t *ev,
                             int64_t msg_ts, char *detail, size_t size) {
-        if (!tenant_valid(ev->tenant_id)) {
-                snprintf(detail, size,
-                         "tenant_id must be 1-%d characters of "
-                         "[A-Za-z0-9._:-]",
-                         MAX_TENANT_LEN);
-                return "invalid_tenant";
-        }
+        const char *reason;
+
+        if ((reason = rs_event_check_tenant(ev->tenant_id, detail, size)))
+                return reason;
         if (!ev->event_id[0] || !ev->kind[0] || !ev->url[0]) {
                 snprintf(detail, size, "%s is empty",
                          !ev->event_id[0] ? "event_id"
@@ -270,25 +243,9 @@ static const char *validate(const tracker_t *t, const rs_error_event_t *ev,
                                           : "url");
                 return "missing_field";
         }
-        if (ev->timestamp_ms < MIN_EVENT_TIME_MS) {
-                snprintf(detail, size, "timestamp %" PRId64 " is before 2000",
-                         ev->timestamp_ms);
-                return "invalid_timestamp";
-        }
-        if (msg_ts > 0 &&
-            ev->timestamp_ms > msg_ts + t->conf->max_clock_skew_ms) {
-                snprintf(detail, size,
-                         "event time is %" PRId64 " ms ahead of the message "
-                         "time (limit %" PRId64 ")",
-                         ev->timestamp_ms - msg_ts, t->conf->max_clock_skew_ms);
-                return "clock_skew";
-        }
-        if (!(ev->sample_rate > 0.0 && ev->sample_rate <= 1.0)) {
-                snprintf(detail, size, "sample_rate %g is not in (0, 1]",
-                         ev->sample_rate);
-                return "invalid_sample_rate";
-        }
-        return NULL;
+        return rs_event_check_time_rate(ev->timestamp_ms, msg_ts,
+                                        t->conf->max_clock_skew_ms,
+                                        ev->sample_rate, detail, size);
 }
 
 /*
@@ -436,11 +393,11 @@ static void cell_add(cell_t *c, double weight, uint64_t session) {
 
 static void on_message(void *opaque, rs_stream_part_t *part,
                        const rd_kafka_message_t *msg, int replay) {
-        tracker_t                *t  = opaque;
-        pstate_t                 *ps = part->state;
-        rs_stream_t              *s  = t->stream;
-        char                      err[512], route[RS_ROUTE_MAX];
-        char                      key[3 * RS_ROUTE_MAX + 2 * MAX_TENANT_LEN];
+        tracker_t   *t  = opaque;
+        pstate_t    *ps = part->state;
+        rs_stream_t *s  = t->stream;
+        char         err[512], route[RS_ROUTE_MAX];
+        char         key[3 * RS_ROUTE_MAX + 2 * RS_EVENT_MAX_TENANT_LEN];
         rd_kafka_timestamp_type_t tstype;
         rs_error_event_t          ev;
         avro_value_t             *val;
@@ -887,10 +844,10 @@ static int emit_cell(emit_ctx_t *x, const char *tenant, const char *group,
         rs_error_aggregate_t ea;
         const void          *buf;
         size_t               len;
-        char                 id[33], err[512], key[2 * 33 + MAX_TENANT_LEN];
-        group_t            **gslot;
-        const group_t       *g;
-        rs_id_t              h;
+        char           id[33], err[512], key[2 * 33 + RS_EVENT_MAX_TENANT_LEN];
+        group_t      **gslot;
+        const group_t *g;
+        rs_id_t        h;
 
         gslot = (group_t **)rs_map_get(
             x->ps->groups, key,
@@ -1020,8 +977,8 @@ static int emit_window(tracker_t *t, pstate_t *ps, int64_t start, int64_t end,
         group_t  **pp, *g;
         size_t     i;
 
-        trk_fmt_ts(start, x.ts_start, sizeof(x.ts_start));
-        trk_fmt_ts(end, x.ts_end, sizeof(x.ts_end));
+        rs_pg_timestamp(start, x.ts_start, sizeof(x.ts_start));
+        rs_pg_timestamp(end, x.ts_end, sizeof(x.ts_end));
         if (!w)
                 goto judge_open;
 
@@ -1048,7 +1005,8 @@ static int emit_window(tracker_t *t, pstate_t *ps, int64_t start, int64_t end,
                 if (!g->tenant->stored) {
                         char ts[40];
                         g->tenant->stored = 1;
-                        trk_fmt_ts(g->tenant->first_seen_ms, ts, sizeof(ts));
+                        rs_pg_timestamp(g->tenant->first_seen_ms, ts,
+                                        sizeof(ts));
                         rs_pg_batch_str(t->b_tenants, g->tenant->name);
                         rs_pg_batch_i64(t->b_tenants, ps->partition);
                         rs_pg_batch_str(t->b_tenants, ts);
@@ -1144,7 +1102,7 @@ static void write_group(tracker_t *t, const group_t *g) {
         rs_pg_batch_str(t->b_groups, g->s_stack);
         rs_pg_batch_str(t->b_groups, g->s_url);
         rs_pg_batch_str(t->b_groups, g->s_crumbs);
-        trk_fmt_ts(g->first_seen_ms, ts, sizeof(ts));
+        rs_pg_timestamp(g->first_seen_ms, ts, sizeof(ts));
         rs_pg_batch_str(t->b_groups, ts);
         rs_pg_batch_row_end(t->b_groups);
 }
@@ -1155,7 +1113,7 @@ static void write_state(tracker_t *t, const group_t *g) {
         rs_pg_batch_str(t->b_state, g->tenant->name);
         rs_pg_batch_str(t->b_state, g->id);
         rs_pg_batch_i64(t->b_state, g->partition);
-        trk_fmt_ts(g->last_seen_ms, ts, sizeof(ts));
+        rs_pg_timestamp(g->last_seen_ms, ts, sizeof(ts));
         rs_pg_batch_str(t->b_state, ts);
         rs_pg_batch_i64(t->b_state, g->state_window_end);
         rs_pg_batch_f64(t->b_state, g->baseline);
@@ -1205,7 +1163,7 @@ static int write_issues(tracker_t *t, rs_pg_t *pg, char *errstr,
                 rs_pg_batch_str(t->b_versions, is->state);
                 rs_pg_batch_str(t->b_versions, is->severity);
                 rs_pg_batch_f64(t->b_versions, is->observed);
-                trk_fmt_ts(is->updated_at_ms, ts, sizeof(ts));
+                rs_pg_timestamp(is->updated_at_ms, ts, sizeof(ts));
                 rs_pg_batch_str(t->b_versions, ts);
                 rs_pg_batch_row_end(t->b_versions);
 
@@ -1234,12 +1192,12 @@ static int write_issues(tracker_t *t, rs_pg_t *pg, char *errstr,
                         rs_pg_batch_i64(t->b_issues, is->sample_size);
                 else
                         rs_pg_batch_null(t->b_issues);
-                trk_fmt_ts(is->opened_at_ms, ts, sizeof(ts));
+                rs_pg_timestamp(is->opened_at_ms, ts, sizeof(ts));
                 rs_pg_batch_str(t->b_issues, ts);
-                trk_fmt_ts(is->updated_at_ms, ts, sizeof(ts));
+                rs_pg_timestamp(is->updated_at_ms, ts, sizeof(ts));
                 rs_pg_batch_str(t->b_issues, ts);
                 if (is->resolved_at_ms >= 0) {
-                        trk_fmt_ts(is->resolved_at_ms, ts, sizeof(ts));
+                        rs_pg_timestamp(is->resolved_at_ms, ts, sizeof(ts));
                         rs_pg_batch_str(t->b_issues, ts);
                 } else {
                         rs_pg_batch_null(t->b_issues);
@@ -1352,7 +1310,7 @@ static int load_state(tracker_t *t, pstate_t *ps, rs_pg_t *pg, char *errstr,
         if (!res)
                 return -1;
         for (i = 0, n = PQntuples(res); i < n; i++) {
-                char      key[2 * 33 + MAX_TENANT_LEN + 2];
+                char      key[2 * 33 + RS_EVENT_MAX_TENANT_LEN + 2];
                 tenant_t *tn;
                 group_t  *g;
                 size_t    klen;

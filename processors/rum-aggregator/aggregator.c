@@ -31,9 +31,7 @@
 
 #include "aggregator.h"
 
-#define PROCESSOR         "rum-aggregator"
-#define MIN_EVENT_TIME_MS 946684800000LL /* 2000-01-01: older is garbage */
-#define MAX_TENANT_LEN    128
+#define PROCESSOR "rum-aggregator"
 
 /* clang-format off */
 const rs_conf_item_t agg_conf_table[] = {
@@ -328,57 +326,22 @@ static uint16_t country_of(const char *s) {
 /*
  * Validation. Returns the dead-letter reason, or NULL if the event is good.
  */
-static int tenant_valid(const char *t) {
-        size_t n = 0;
-
-        for (; t[n]; n++) {
-                char c = t[n];
-                if (n == MAX_TENANT_LEN ||
-                    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                      c == '.' || c == ':'))
-                        return 0;
-        }
-        return n > 0;
-}
-
 static const char *validate(const agg_t *a, const rs_rum_event_t *ev,
                             int64_t msg_ts, char *detail, size_t size) {
-        int i;
+        const char *reason;
+        int         i;
 
-        if (!tenant_valid(ev->tenant_id)) {
-                snprintf(detail, size,
-                         "tenant_id must be 1-%d characters of "
-                         "[A-Za-z0-9._:-]",
-                         MAX_TENANT_LEN);
-                return "invalid_tenant";
-        }
+        if ((reason = rs_event_check_tenant(ev->tenant_id, detail, size)))
+                return reason;
         if (!ev->event_id[0] || !ev->url[0]) {
                 snprintf(detail, size, "%s is empty",
                          !ev->event_id[0] ? "event_id" : "url");
                 return "missing_field";
         }
-        if (ev->timestamp_ms < MIN_EVENT_TIME_MS) {
-                snprintf(detail, size, "timestamp %" PRId64 " is before 2000",
-                         ev->timestamp_ms);
-                return "invalid_timestamp";
-        }
-        /* The Kafka timestamp was set by the collector that received the
-         * beacon: an event far ahead of it comes from a wrong client clock
-         * and would drag the watermark into the future. */
-        if (msg_ts > 0 &&
-            ev->timestamp_ms > msg_ts + a->conf->max_clock_skew_ms) {
-                snprintf(detail, size,
-                         "event time is %" PRId64 " ms ahead of the message "
-                         "time (limit %" PRId64 ")",
-                         ev->timestamp_ms - msg_ts, a->conf->max_clock_skew_ms);
-                return "clock_skew";
-        }
-        if (!(ev->sample_rate > 0.0 && ev->sample_rate <= 1.0)) {
-                snprintf(detail, size, "sample_rate %g is not in (0, 1]",
-                         ev->sample_rate);
-                return "invalid_sample_rate";
-        }
+        if ((reason = rs_event_check_time_rate(ev->timestamp_ms, msg_ts,
+                                               a->conf->max_clock_skew_ms,
+                                               ev->sample_rate, detail, size)))
+                return reason;
         for (i = 0; i < RS_METRIC_CNT; i++) {
                 double v   = ev->metrics[i];
                 double max = i == RS_METRIC_CLS ? a->conf->max_cls
@@ -816,16 +779,6 @@ oom:
 /*
  * Emission of closed windows.
  */
-static void fmt_ts(int64_t ms, char *buf, size_t size) {
-        time_t    sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-        struct tm tm;
-
-        gmtime_r(&sec, &tm);
-        snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00",
-                 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-                 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-                 tm.tm_sec % 100, (int)(ms - (int64_t)sec * 1000) % 1000);
-}
 
 /**
  * @brief Fills \p m from \p acc, serializing its sketch into the shared
@@ -1042,8 +995,9 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
                 emit_ctx_t ctx = {.a = a};
                 ctx.w.start    = start;
                 ctx.w.end      = start + rs_window_size(part->win);
-                fmt_ts(ctx.w.start, ctx.w.ts_start, sizeof(ctx.w.ts_start));
-                fmt_ts(ctx.w.end, ctx.w.ts_end, sizeof(ctx.w.ts_end));
+                rs_pg_timestamp(ctx.w.start, ctx.w.ts_start,
+                                sizeof(ctx.w.ts_start));
+                rs_pg_timestamp(ctx.w.end, ctx.w.ts_end, sizeof(ctx.w.ts_end));
                 if (data)
                         rs_map64_foreach(data, emit_entry_cb, &ctx);
                 window_free(a, data);

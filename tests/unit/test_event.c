@@ -967,6 +967,45 @@ out:
         codec_destroy(&c);
 }
 
+/* The checks every input event passes, with their reasons. */
+static void test_checks(void) {
+        char          d[256], long_tenant[RS_EVENT_MAX_TENANT_LEN + 2];
+        const int64_t t = 1795430000000LL; /* 2026 */
+
+        memset(long_tenant, 'a', sizeof(long_tenant) - 1);
+        long_tenant[sizeof(long_tenant) - 1] = '\0';
+        RS_CHECK(rs_event_check_tenant("acme-shop", d, sizeof(d)) == NULL);
+        RS_CHECK(rs_event_check_tenant("a.b:c_d-9", d, sizeof(d)) == NULL);
+        RS_CHECK_STR(rs_event_check_tenant("", d, sizeof(d)), "invalid_tenant");
+        RS_CHECK_STR(rs_event_check_tenant("acme shop", d, sizeof(d)),
+                     "invalid_tenant");
+        RS_CHECK(strstr(d, "1-128 characters") != NULL);
+        RS_CHECK_STR(rs_event_check_tenant(long_tenant, d, sizeof(d)),
+                     "invalid_tenant");
+        long_tenant[RS_EVENT_MAX_TENANT_LEN] = '\0'; /* exactly the limit */
+        RS_CHECK(rs_event_check_tenant(long_tenant, d, sizeof(d)) == NULL);
+
+        RS_CHECK(rs_event_check_time_rate(t, t, 1000, 0.5, d, sizeof(d)) ==
+                 NULL);
+        RS_CHECK(rs_event_check_time_rate(t, 0, 1000, 1.0, d, sizeof(d)) ==
+                 NULL); /* no Kafka timestamp: no skew check */
+        RS_CHECK(rs_event_check_time_rate(t + 1000, t, 1000, 1, d, sizeof(d)) ==
+                 NULL);
+        RS_CHECK_STR(
+            rs_event_check_time_rate(t + 1001, t, 1000, 1, d, sizeof(d)),
+            "clock_skew");
+        RS_CHECK(strstr(d, "1001 ms ahead") != NULL);
+        RS_CHECK_STR(rs_event_check_time_rate(RS_EVENT_MIN_TIME_MS - 1, 0, 1000,
+                                              1, d, sizeof(d)),
+                     "invalid_timestamp");
+        RS_CHECK_STR(rs_event_check_time_rate(t, t, 1000, 0, d, sizeof(d)),
+                     "invalid_sample_rate");
+        RS_CHECK_STR(rs_event_check_time_rate(t, t, 1000, 1.5, d, sizeof(d)),
+                     "invalid_sample_rate");
+        RS_CHECK_STR(rs_event_check_time_rate(t, t, 1000, NAN, d, sizeof(d)),
+                     "invalid_sample_rate");
+}
+
 int main(void) {
         char errstr[512] = "";
 
@@ -978,5 +1017,6 @@ int main(void) {
         test_error_event();
         test_issue();
         test_error_aggregate();
+        test_checks();
         return RS_TEST_DONE();
 }

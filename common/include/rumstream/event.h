@@ -17,6 +17,10 @@
 #include "rumstream/vitals.h"
 
 #define RS_EVENT_MAX_CUSTOM_TIMINGS 32
+/* Tenant ids: 1 to this many characters of [A-Za-z0-9._:-]. */
+#define RS_EVENT_MAX_TENANT_LEN 128
+/* Event times before 2000-01-01 are garbage. */
+#define RS_EVENT_MIN_TIME_MS 946684800000LL
 
 typedef struct rs_custom_timing_s {
         const char *name;
@@ -202,6 +206,23 @@ typedef struct rs_error_aggregate_s {
         const char *category;           /**< the group's error kind */
         const char *severity;
 } rs_error_aggregate_t;
+
+/**
+ * @brief The checks every input event passes, in this order: its tenant id
+ *        (RS_EVENT_MAX_TENANT_LEN characters of [A-Za-z0-9._:-]), its
+ *        event time (not before RS_EVENT_MIN_TIME_MS, and not more than
+ *        \p max_skew_ms ahead of the Kafka timestamp \p msg_ts when that
+ *        is known, > 0: the collector stamped the message after the event
+ *        happened) and its sample rate (in (0, 1]).
+ * @returns NULL if it passes, else the dead-letter reason
+ *          ("invalid_tenant", "invalid_timestamp", "clock_skew",
+ *          "invalid_sample_rate") with a human-readable \p detail.
+ */
+const char *rs_event_check_tenant(const char *tenant_id, char *detail,
+                                  size_t size);
+const char *rs_event_check_time_rate(int64_t ts_ms, int64_t msg_ts,
+                                     int64_t max_skew_ms, double sample_rate,
+                                     char *detail, size_t size);
 
 /**
  * @brief Verifies that the compiled-in schemas have the fields at the

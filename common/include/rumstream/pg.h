@@ -80,6 +80,9 @@ void           rs_pg_batch_destroy(rs_pg_batch_t *b);
 
 /* Append one column value to the current row, in column order. */
 void rs_pg_batch_str(rs_pg_batch_t *b, const char *s); /* NULL -> NULL */
+/** @brief Writes \p ms (since the epoch) as a timestamptz literal
+ *         "YYYY-MM-DD hh:mm:ss.mmm+00" into \p buf (at least 32 bytes). */
+void rs_pg_timestamp(int64_t ms, char *buf, size_t size);
 void rs_pg_batch_i64(rs_pg_batch_t *b, int64_t v);
 void rs_pg_batch_f64(rs_pg_batch_t *b, double v); /* NAN/inf -> NULL */
 void rs_pg_batch_bool(rs_pg_batch_t *b, int v);
