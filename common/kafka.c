@@ -394,42 +394,48 @@ int rs_kafka_mock_topic(rs_kafka_mock_t *m, const char *topic, int partitions,
         return 0;
 }
 
+/* The metadata of one topic; caller frees *mdp with
+ * rd_kafka_metadata_destroy() (also set on failure, may be NULL). */
+static int topic_metadata(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                          const struct rd_kafka_metadata **mdp, char *errstr,
+                          size_t errstr_size) {
+        rd_kafka_topic_t   *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        rd_kafka_resp_err_t err;
+
+        *mdp = NULL;
+        err  = rd_kafka_metadata(rk, 0, rkt, mdp, timeout_ms);
+        rd_kafka_topic_destroy(rkt);
+        if (err || (*mdp)->topic_cnt != 1 || (*mdp)->topics[0].err) {
+                snprintf(errstr, errstr_size, "metadata of %s: %s", topic,
+                         rd_kafka_err2str(err ? err : (*mdp)->topics[0].err));
+                return -1;
+        }
+        return 0;
+}
+
 int rs_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
                               int *cntp, char *errstr, size_t errstr_size) {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t             err;
-        int                             ret = -1;
+        const struct rd_kafka_metadata *md;
+        int                             ret;
 
-        err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-        if (err || md->topic_cnt != 1 || md->topics[0].err) {
-                snprintf(errstr, errstr_size, "metadata of %s: %s", topic,
-                         rd_kafka_err2str(err ? err : md->topics[0].err));
-                goto out;
-        }
-        *cntp = md->topics[0].partition_cnt;
-        ret   = 0;
-out:
+        ret = topic_metadata(rk, topic, timeout_ms, &md, errstr, errstr_size);
+        if (ret == 0)
+                *cntp = md->topics[0].partition_cnt;
         if (md)
                 rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
         return ret;
 }
 
 int rs_kafka_topic_size(rd_kafka_t *rk, const char *topic, int timeout_ms,
                         int64_t *sizep, char *errstr, size_t errstr_size) {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        const struct rd_kafka_metadata *md = NULL;
+        const struct rd_kafka_metadata *md;
         rd_kafka_resp_err_t             err;
         int64_t                         lo, hi, total = 0;
         int                             i, ret = -1;
 
-        err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-        if (err || md->topic_cnt != 1 || md->topics[0].err) {
-                snprintf(errstr, errstr_size, "metadata of %s: %s", topic,
-                         rd_kafka_err2str(err ? err : md->topics[0].err));
+        if (topic_metadata(rk, topic, timeout_ms, &md, errstr, errstr_size) ==
+            -1)
                 goto out;
-        }
         for (i = 0; i < md->topics[0].partition_cnt; i++) {
                 err = rd_kafka_query_watermark_offsets(
                     rk, topic, md->topics[0].partitions[i].id, &lo, &hi,
@@ -447,6 +453,5 @@ int rs_kafka_topic_size(rd_kafka_t *rk, const char *topic, int timeout_ms,
 out:
         if (md)
                 rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
         return ret;
 }
