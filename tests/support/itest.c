@@ -119,44 +119,53 @@ int rs_it_wait_for(int (*cond)(void *opaque), void *opaque, int timeout_ms) {
         }
 }
 
-void rs_it_produce_event(rs_kafka_producer_t *p, const char *topic,
-                         const rs_rum_event_t *ev) {
+/* The test process's encoder of schema \p id (one per id, kept). */
+static rs_avro_encoder_t *encoder(int32_t id) {
         static rs_avro_registry_t *reg;
-        static rs_avro_encoder_t  *enc;
-        const void                *buf;
-        size_t                     len;
+        static rs_avro_encoder_t  *enc[16];
         char                       err[512];
 
-        if (!enc) {
-                if (!(reg = rs_avro_registry_new(err, sizeof(err))) ||
-                    !(enc = rs_avro_encoder_new(reg, RS_SCHEMA_ID_RUM_EVENT,
-                                                err, sizeof(err))))
-                        rs_it_die("avro: %s", err);
-        }
-        if (rs_rum_event_write(rs_avro_encoder_value(enc), ev) == -1 ||
+        if (id < 0 || id >= 16)
+                rs_it_die("no encoder for schema %d", (int)id);
+        if (!reg && !(reg = rs_avro_registry_new(err, sizeof(err))))
+                rs_it_die("avro: %s", err);
+        if (!enc[id] &&
+            !(enc[id] = rs_avro_encoder_new(reg, id, err, sizeof(err))))
+                rs_it_die("avro: %s", err);
+        return enc[id];
+}
+
+/* Encodes the value a writer filled in (\p written: its result) and
+ * produces it keyed by \p tenant. */
+static void produce_encoded(rs_kafka_producer_t *p, const char *topic,
+                            rs_avro_encoder_t *enc, int written,
+                            const char *tenant) {
+        const void *buf;
+        size_t      len;
+        char        err[512] = "a required field is missing";
+
+        if (written == -1 ||
             rs_avro_encoder_encode(enc, &buf, &len, err, sizeof(err)) == -1)
                 rs_it_die("encode: %s", err);
-        rs_it_produce_raw(p, topic, ev->tenant_id, buf, len);
+        rs_it_produce_raw(p, topic, tenant, buf, len);
+}
+
+void rs_it_produce_event(rs_kafka_producer_t *p, const char *topic,
+                         const rs_rum_event_t *ev) {
+        rs_avro_encoder_t *enc = encoder(RS_SCHEMA_ID_RUM_EVENT);
+
+        produce_encoded(p, topic, enc,
+                        rs_rum_event_write(rs_avro_encoder_value(enc), ev),
+                        ev->tenant_id);
 }
 
 void rs_it_produce_error(rs_kafka_producer_t *p, const char *topic,
                          const rs_error_event_t *ev) {
-        static rs_avro_registry_t *reg;
-        static rs_avro_encoder_t  *enc;
-        const void                *buf;
-        size_t                     len;
-        char                       err[512];
+        rs_avro_encoder_t *enc = encoder(RS_SCHEMA_ID_ERROR_EVENT);
 
-        if (!enc) {
-                if (!(reg = rs_avro_registry_new(err, sizeof(err))) ||
-                    !(enc = rs_avro_encoder_new(reg, RS_SCHEMA_ID_ERROR_EVENT,
-                                                err, sizeof(err))))
-                        rs_it_die("avro: %s", err);
-        }
-        if (rs_error_event_write(rs_avro_encoder_value(enc), ev) == -1 ||
-            rs_avro_encoder_encode(enc, &buf, &len, err, sizeof(err)) == -1)
-                rs_it_die("encode: %s", err);
-        rs_it_produce_raw(p, topic, ev->tenant_id, buf, len);
+        produce_encoded(p, topic, enc,
+                        rs_error_event_write(rs_avro_encoder_value(enc), ev),
+                        ev->tenant_id);
 }
 
 void rs_it_produce_raw(rs_kafka_producer_t *p, const char *topic,
@@ -507,6 +516,69 @@ long rs_it_produce_error_traffic(rs_kafka_producer_t *p, const char *topic,
         if (rs_kafka_producer_sync(p, 60000, err, sizeof(err)) == -1)
                 rs_it_die("produce: %s", err);
         return n;
+}
+
+typedef struct progress_s {
+        const char *dsn;
+        long long   threshold;
+        pid_t       pid;
+} progress_t;
+
+/* Stored progress passed the threshold (or the process ended). */
+static int progressed(void *opaque) {
+        progress_t *p    = opaque;
+        long long   done = -1;
+        int         status;
+
+        /* The tables appear when the first run applies the migrations. */
+        if (rs_it_pg_ll(p->dsn, "SELECT count(*) FROM pg_tables WHERE "
+                                "tablename = 'stream_positions'") == 1)
+                done = rs_it_pg_ll(p->dsn,
+                                   "SELECT coalesce(sum(commit_offset), 0) "
+                                   "FROM stream_positions");
+        return done >= p->threshold || waitpid(p->pid, &status, WNOHANG) != 0;
+}
+
+int rs_it_kill_at_progress(const char *name, const char *brokers,
+                           const char *dsn, const char *group,
+                           const char *const *extra, const char *log_path,
+                           const long long *thresholds, size_t cnt) {
+        size_t k;
+        int    kills = 0;
+
+        for (k = 0; k < cnt; k++) {
+                progress_t p = {dsn, thresholds[k], 0};
+
+                p.pid = rs_it_start_processor(name, brokers, dsn, group, 1,
+                                              extra, log_path);
+                if (!rs_it_wait_for(progressed, &p, 300 * 1000))
+                        rs_it_die("no progress past %lld", p.threshold);
+                if (kill(p.pid, SIGKILL) == 0 &&
+                    rs_it_wait_exit(p.pid, 30000) == 128 + SIGKILL) {
+                        kills++;
+                        printf("killed at stored progress >= %lld\n",
+                               p.threshold);
+                }
+        }
+        return kills;
+}
+
+int rs_it_log_replayed(const char *log_path) {
+        FILE     *fp = fopen(log_path, "r");
+        char      line[4096];
+        long long from, below;
+        int       found = 0;
+
+        if (!fp)
+                return 0;
+        while (!found && fgets(line, sizeof(line), fp)) {
+                const char *at = strstr(line, "from offset ");
+                if (at && sscanf(at, "from offset %lld (replay below %lld",
+                                 &from, &below) == 2)
+                        found = from < below;
+        }
+        fclose(fp);
+        return found;
 }
 
 void rs_it_clean_logs(const char *prefix) {

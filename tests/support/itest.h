@@ -153,6 +153,21 @@ char *rs_it_tracker_digest(const char *dsn);
 long rs_it_produce_error_traffic(rs_kafka_producer_t *p, const char *topic,
                                  uint64_t seed, int tenants, int64_t until_ms);
 
+/**
+ * @brief The crash drill: for each of \p cnt thresholds, starts processor
+ *        \p name with --until-eof (rs_it_start_processor()), waits until
+ *        the positions it stored add up to the threshold (or it ended), and
+ *        kills it with SIGKILL. @returns how many kills landed mid-run.
+ */
+int rs_it_kill_at_progress(const char *name, const char *brokers,
+                           const char *dsn, const char *group,
+                           const char *const *extra, const char *log_path,
+                           const long long *thresholds, size_t cnt);
+
+/** @brief 1 if some assignment logged in \p log_path resumed below its
+ *         stored commit offset, i.e. replayed what it had seen. */
+int rs_it_log_replayed(const char *log_path);
+
 /** @brief Removes the logs "<prefix>*.log" of an earlier run from the
  *         working directory: processes append to their logs (restarts
  *         share one), and a test that reads them must not see another
