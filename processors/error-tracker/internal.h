@@ -12,6 +12,7 @@
 #include "rumstream/classify.h"
 #include "rumstream/distinct.h"
 #include "rumstream/event.h"
+#include "rumstream/issues.h"
 #include "rumstream/map.h"
 #include "rumstream/pg.h"
 #include "rumstream/pii.h"
@@ -90,14 +91,6 @@ typedef struct win_s {
         rs_map_t *groups; /* tenant \0 group -> gwin_t */
 } win_t;
 
-/* One issue version waiting for the checkpoint. */
-typedef struct pending_issue_s {
-        rs_issue_t is;
-        char       id[33], tenant[RS_EVENT_MAX_TENANT_LEN + 1], title[512];
-        char       route[RS_ROUTE_MAX], group[33], evbuf[4][64];
-        char       category[32], severity[16];
-} pending_issue_t;
-
 struct tracker_s {
         const tracker_conf_t *conf;
         rs_stream_t          *stream;
@@ -105,7 +98,6 @@ struct tracker_s {
         rs_avro_decoder_t    *dec;
         rs_avro_encoder_t    *enc_agg;
         rs_avro_encoder_t    *enc_event; /* scrubbed dead letters */
-        rs_avro_encoder_t    *enc_issue;
         rs_pii_t             *pii;
         rs_classify_t        *cls;
 
@@ -116,8 +108,8 @@ struct tracker_s {
         char crumb_cat[RS_EVENT_MAX_BREADCRUMBS][128];
         char crumbs[CRUMBS_MAX];
 
-        rs_pg_batch_t *b_aggs, *b_routes, *b_tenants, *b_groups, *b_state,
-            *b_issues, *b_versions;
+        rs_pg_batch_t *b_aggs, *b_routes, *b_tenants, *b_groups, *b_state;
+        rs_issues_t   *issues; /* new_error, error_spike, error_rate */
 
         /* Error rates (rates.c). */
         rs_stream_conf_t    sconf;  /* conf->stream with both topics */
@@ -128,8 +120,6 @@ struct tracker_s {
         int32_t             pair_cnt;
         rs_pg_batch_t      *b_pv, *b_rates, *b_rate_state, *b_progress;
         rs_counter_t       *c_page_views, *c_rate_skipped;
-        pending_issue_t   **issues; /* each points into itself: not moved */
-        size_t              issue_cnt, issue_cap;
         rs_map_t           *dirty_groups; /* groups to write, by pointer */
 
         int           replaying; /* the event being read was seen before */
@@ -143,12 +133,6 @@ struct tracker_s {
 char  *trk_xstrdup(const char *s);
 size_t trk_key_of(char *buf, size_t size, const char *a, const char *b,
                   const char *c);
-pending_issue_t *trk_issue_start(tracker_t *t, const char *id,
-                                 const char *tenant, const char *kind,
-                                 const char *state, const char *severity,
-                                 int64_t version, int64_t opened_ms,
-                                 int64_t now_ms);
-int              trk_issue_publish(tracker_t *t, pending_issue_t *pi);
 
 /*
  * rates.c: error rate per (tenant, route, window) = weighted errors / page

@@ -540,37 +540,34 @@ static void rate_id(const rate_t *r, int64_t opened_ms, char out[33]) {
 
 static int rate_issue(tracker_t *t, rate_t *r, const char *state, int64_t start,
                       int64_t end, const pend_t *p, double rate) {
-        double           th  = t->conf->rate_threshold;
-        const char      *sev = rate >= 4 * th   ? "critical"
-                               : rate >= 2 * th ? "high"
-                                                : "medium";
-        pending_issue_t *pi;
-        rs_issue_t      *is;
+        double            th  = t->conf->rate_threshold;
+        const char       *sev = rate >= 4 * th   ? "critical"
+                                : rate >= 2 * th ? "high"
+                                                 : "medium";
+        rs_issue_draft_t *d;
+        rs_issue_t       *is;
 
-        pi = trk_issue_start(t, r->issue_id, r->tenant, "error_rate", state,
-                             sev, r->version, r->opened_ms, end);
-        is = &pi->is;
-        snprintf(pi->route, sizeof(pi->route), "%s", r->route);
+        d  = rs_issues_start(t->issues, r->issue_id, r->tenant, "error_rate",
+                             state, sev, r->version, r->opened_ms, end);
+        is = &d->is;
+        snprintf(d->route, sizeof(d->route), "%s", r->route);
         /* The same title in every version: "observed" has the rate. */
-        snprintf(pi->title, sizeof(pi->title), "Error rate above %.4g%% on %s",
+        snprintf(d->title, sizeof(d->title), "Error rate above %.4g%% on %s",
                  100 * th, r->route);
-        snprintf(pi->evbuf[0], sizeof(pi->evbuf[0]), "%" PRId64, start);
-        snprintf(pi->evbuf[1], sizeof(pi->evbuf[1]), "%.17g",
-                 p->has_pv ? p->page_views : 0.0);
-        snprintf(pi->evbuf[2], sizeof(pi->evbuf[2]), "%.17g", p->weighted);
-        is->route             = pi->route;
-        is->metric            = "error_rate";
-        is->observed          = rate;
-        is->threshold         = th;
-        is->sample_size       = p->errors;
-        is->evidence[0].key   = "window_start_ms";
-        is->evidence[0].value = pi->evbuf[0];
-        is->evidence[1].key   = "page_views";
-        is->evidence[1].value = pi->evbuf[1];
-        is->evidence[2].key   = "weighted_errors";
-        is->evidence[2].value = pi->evbuf[2];
-        is->evidence_cnt      = 3;
-        return trk_issue_publish(t, pi);
+        is->route       = d->route;
+        is->metric      = "error_rate";
+        is->observed    = rate;
+        is->threshold   = th;
+        is->sample_size = p->errors;
+        rs_issue_draft_evidence(d, "window_start_ms", "%" PRId64, start);
+        rs_issue_draft_evidence(d, "page_views", "%.17g",
+                                p->has_pv ? p->page_views : 0.0);
+        rs_issue_draft_evidence(d, "weighted_errors", "%.17g", p->weighted);
+        if (rs_issues_publish(t->issues, rs_stream_producer(t->stream), d) ==
+            -1)
+                return -1;
+        rs_counter_add(t->c_issues, 1);
+        return 0;
 }
 
 static int judge(tracker_t *t, pair_t *pair, rate_t *r, int64_t start,

@@ -610,115 +610,33 @@ oom:
 /*
  * Issues.
  */
-static pending_issue_t *issue_new(tracker_t *t) {
-        pending_issue_t *pi;
-
-        if (t->issue_cnt == t->issue_cap) {
-                size_t            n  = t->issue_cap ? 2 * t->issue_cap : 64;
-                pending_issue_t **na = realloc(t->issues, n * sizeof(*na));
-                if (!na) {
-                        rs_log_error("out of memory");
-                        abort();
-                }
-                memset(na + t->issue_cap, 0, (n - t->issue_cap) * sizeof(*na));
-                t->issues    = na;
-                t->issue_cap = n;
-        }
-        if (!t->issues[t->issue_cnt] &&
-            !(t->issues[t->issue_cnt] = malloc(sizeof(*pi)))) {
-                rs_log_error("out of memory");
-                abort();
-        }
-        pi = t->issues[t->issue_cnt++];
-        memset(pi, 0, sizeof(*pi));
-        return pi;
-}
-
-/* Produces the issue version built in \p pi; its rows are written at the
- * checkpoint. */
-int trk_issue_publish(tracker_t *t, pending_issue_t *pi) {
-        const void *buf;
-        size_t      len;
-        char        err[512];
-
-        if (rs_issue_write(rs_avro_encoder_value(t->enc_issue), &pi->is) ==
-                -1 ||
-            rs_avro_encoder_encode(t->enc_issue, &buf, &len, err,
-                                   sizeof(err)) == -1) {
-                rs_log_error("encoding issue %s: %s", pi->id, err);
-                return -1;
-        }
-        if (rs_kafka_produce(rs_stream_producer(t->stream),
-                             t->conf->issues_topic, pi->tenant,
-                             strlen(pi->tenant), buf, len, NULL, err,
-                             sizeof(err)) == -1) {
-                rs_log_error("%s", err);
-                return -1;
-        }
-        rs_counter_add(t->c_issues, 1);
-        return 0;
-}
-
-/* The fields every issue version has. */
-pending_issue_t *trk_issue_start(tracker_t *t, const char *id,
-                                 const char *tenant, const char *kind,
-                                 const char *state, const char *severity,
-                                 int64_t version, int64_t opened_ms,
-                                 int64_t now_ms) {
-        pending_issue_t *pi = issue_new(t);
-        rs_issue_t      *is = &pi->is;
-
-        snprintf(pi->id, sizeof(pi->id), "%s", id);
-        snprintf(pi->tenant, sizeof(pi->tenant), "%s", tenant);
-        snprintf(pi->severity, sizeof(pi->severity), "%s", severity);
-        is->issue_id       = pi->id;
-        is->tenant_id      = pi->tenant;
-        is->kind           = kind; /* static strings */
-        is->state          = state;
-        is->severity       = pi->severity;
-        is->title          = pi->title;
-        is->source         = PROCESSOR;
-        is->opened_at_ms   = opened_ms;
-        is->updated_at_ms  = now_ms;
-        is->resolved_at_ms = !strcmp(state, "resolved") ? now_ms : -1;
-        is->version        = version;
-        is->observed       = NAN;
-        is->baseline       = NAN;
-        is->threshold      = NAN;
-        is->sample_size    = -1;
-        return pi;
-}
-
 /* An issue about group \p g (new_error, error_spike). */
 static int issue_emit(tracker_t *t, const group_t *g, const char *id,
                       const char *kind, const char *state, int64_t version,
                       int64_t opened_ms, int64_t now_ms, double observed,
                       double baseline, double threshold, int64_t sample,
                       int64_t window_start) {
-        pending_issue_t *pi =
-            trk_issue_start(t, id, g->tenant->name, kind, state, g->severity,
-                            version, opened_ms, now_ms);
-        rs_issue_t *is = &pi->is;
+        rs_issue_draft_t *d =
+            rs_issues_start(t->issues, id, g->tenant->name, kind, state,
+                            g->severity, version, opened_ms, now_ms);
+        rs_issue_t *is = &d->is;
 
-        snprintf(pi->group, sizeof(pi->group), "%s", g->id);
-        snprintf(pi->category, sizeof(pi->category), "%s", g->category);
-        snprintf(pi->title, sizeof(pi->title), "%s: %s",
+        snprintf(d->title, sizeof(d->title), "%s: %s",
                  !strcmp(kind, "new_error") ? "New error" : "Error spike",
                  g->title);
-        snprintf(pi->evbuf[0], sizeof(pi->evbuf[0]), "%" PRId64, window_start);
-        is->metric            = "errors";
-        is->observed          = observed;
-        is->baseline          = baseline;
-        is->threshold         = threshold;
-        is->sample_size       = sample;
-        is->evidence[0].key   = "group_id";
-        is->evidence[0].value = pi->group;
-        is->evidence[1].key   = "window_start_ms";
-        is->evidence[1].value = pi->evbuf[0];
-        is->evidence[2].key   = "category";
-        is->evidence[2].value = pi->category;
-        is->evidence_cnt      = 3;
-        return trk_issue_publish(t, pi);
+        is->metric      = "errors";
+        is->observed    = observed;
+        is->baseline    = baseline;
+        is->threshold   = threshold;
+        is->sample_size = sample;
+        rs_issue_draft_evidence(d, "group_id", "%s", g->id);
+        rs_issue_draft_evidence(d, "window_start_ms", "%" PRId64, window_start);
+        rs_issue_draft_evidence(d, "category", "%s", g->category);
+        if (rs_issues_publish(t->issues, rs_stream_producer(t->stream), d) ==
+            -1)
+                return -1;
+        rs_counter_add(t->c_issues, 1);
+        return 0;
 }
 
 static void issue_id(const group_t *g, const char *kind, int64_t opened_ms,
@@ -1141,90 +1059,6 @@ static void dirty_cb(const void *key, size_t len, void *value, void *opaque) {
         write_state(opaque, g);
 }
 
-static int write_issues(tracker_t *t, rs_pg_t *pg, char *errstr,
-                        size_t errstr_size) {
-        rs_map_t *seen = rs_map_new();
-        size_t    i;
-        int       created, rc = 0;
-
-        if (!seen)
-                return -1;
-        rs_pg_batch_clear(t->b_issues);
-        rs_pg_batch_clear(t->b_versions);
-        /* Newest version of each issue for `issues`, every one for
-         * `issue_versions`. */
-        for (i = t->issue_cnt; i-- > 0;) {
-                const rs_issue_t *is = &t->issues[i]->is;
-                char              ts[40], evj[1024], esc[512];
-                size_t            k, off = 0;
-
-                rs_pg_batch_str(t->b_versions, is->issue_id);
-                rs_pg_batch_i64(t->b_versions, is->version);
-                rs_pg_batch_str(t->b_versions, is->state);
-                rs_pg_batch_str(t->b_versions, is->severity);
-                rs_pg_batch_f64(t->b_versions, is->observed);
-                rs_pg_timestamp(is->updated_at_ms, ts, sizeof(ts));
-                rs_pg_batch_str(t->b_versions, ts);
-                rs_pg_batch_row_end(t->b_versions);
-
-                if (!rs_map_put(seen, is->issue_id, strlen(is->issue_id),
-                                &created)) {
-                        rc = -1;
-                        break;
-                }
-                if (!created)
-                        continue;
-                rs_pg_batch_str(t->b_issues, is->issue_id);
-                rs_pg_batch_str(t->b_issues, is->tenant_id);
-                rs_pg_batch_str(t->b_issues, is->kind);
-                rs_pg_batch_str(t->b_issues, is->state);
-                rs_pg_batch_str(t->b_issues, is->severity);
-                rs_pg_batch_str(t->b_issues, is->title);
-                rs_pg_batch_str(t->b_issues, is->source);
-                rs_pg_batch_str(t->b_issues, is->route);
-                rs_pg_batch_str(t->b_issues, is->segment_type);
-                rs_pg_batch_str(t->b_issues, is->segment_value);
-                rs_pg_batch_str(t->b_issues, is->metric);
-                rs_pg_batch_f64(t->b_issues, is->observed);
-                rs_pg_batch_f64(t->b_issues, is->baseline);
-                rs_pg_batch_f64(t->b_issues, is->threshold);
-                if (is->sample_size >= 0)
-                        rs_pg_batch_i64(t->b_issues, is->sample_size);
-                else
-                        rs_pg_batch_null(t->b_issues);
-                rs_pg_timestamp(is->opened_at_ms, ts, sizeof(ts));
-                rs_pg_batch_str(t->b_issues, ts);
-                rs_pg_timestamp(is->updated_at_ms, ts, sizeof(ts));
-                rs_pg_batch_str(t->b_issues, ts);
-                if (is->resolved_at_ms >= 0) {
-                        rs_pg_timestamp(is->resolved_at_ms, ts, sizeof(ts));
-                        rs_pg_batch_str(t->b_issues, ts);
-                } else {
-                        rs_pg_batch_null(t->b_issues);
-                }
-                rs_pg_batch_i64(t->b_issues, is->version);
-                off += (size_t)snprintf(evj + off, sizeof(evj) - off, "{");
-                for (k = 0; k < is->evidence_cnt; k++) {
-                        rs_log_json_escape(esc, sizeof(esc),
-                                           is->evidence[k].value);
-                        off += (size_t)snprintf(evj + off, sizeof(evj) - off,
-                                                "%s\"%s\":\"%s\"", k ? "," : "",
-                                                is->evidence[k].key, esc);
-                        if (off >= sizeof(evj) - 2)
-                                break;
-                }
-                snprintf(evj + off, sizeof(evj) - off, "}");
-                rs_pg_batch_str(t->b_issues, evj);
-                rs_pg_batch_row_end(t->b_issues);
-        }
-        rs_map_destroy(seen);
-        if (rc == 0 && rs_pg_batch_rows(t->b_issues) > 0 &&
-            (rs_pg_batch_flush(pg, t->b_issues, errstr, errstr_size) == -1 ||
-             rs_pg_batch_flush(pg, t->b_versions, errstr, errstr_size) == -1))
-                rc = -1;
-        return rc;
-}
-
 static int on_write(void *opaque, rs_pg_t *pg, char *errstr,
                     size_t errstr_size) {
         tracker_t     *t         = opaque;
@@ -1242,7 +1076,7 @@ static int on_write(void *opaque, rs_pg_t *pg, char *errstr,
                         return -1;
         if (rates_write(t, pg, errstr, errstr_size) == -1)
                 return -1;
-        return write_issues(t, pg, errstr, errstr_size);
+        return rs_issues_write(t->issues, pg, errstr, errstr_size);
 }
 
 static void on_written(void *opaque) {
@@ -1254,9 +1088,7 @@ static void on_written(void *opaque) {
         rs_pg_batch_clear(t->b_state);
         rs_pg_batch_clear(t->b_aggs);
         rs_pg_batch_clear(t->b_routes);
-        rs_pg_batch_clear(t->b_issues);
-        rs_pg_batch_clear(t->b_versions);
-        t->issue_cnt = 0;
+        rs_issues_written(t->issues);
         rates_written(t);
         if (!m) {
                 rs_log_error("out of memory");
@@ -1459,13 +1291,6 @@ static const char *const state_cols[] = {
     "state_window_end",  "baseline",      "windows_tracked",   "spike_issue_id",
     "spike_opened_ms",   "spike_version", "new_issue_version", "new_issue_open",
     "last_error_window", "errors",        "weighted_errors"};
-static const char *const issues_cols[] = {
-    "issue_id",  "tenant_id",  "kind",        "state",        "severity",
-    "title",     "source",     "route",       "segment_type", "segment_value",
-    "metric",    "observed",   "baseline",    "threshold",    "sample_size",
-    "opened_at", "updated_at", "resolved_at", "version",      "evidence"};
-static const char *const versions_cols[] = {
-    "issue_id", "version", "state", "severity", "observed", "updated_at"};
 
 #define NCOLS(a) (sizeof(a) / sizeof(*(a)))
 
@@ -1486,8 +1311,8 @@ tracker_t *tracker_new(const tracker_conf_t *conf, char *errstr,
                                            errstr, errstr_size)) ||
             !(t->enc_agg = rs_avro_encoder_new(
                   t->reg, RS_SCHEMA_ID_ERROR_AGGREGATE, errstr, errstr_size)) ||
-            !(t->enc_issue = rs_avro_encoder_new(t->reg, RS_SCHEMA_ID_ISSUE,
-                                                 errstr, errstr_size)) ||
+            !(t->issues = rs_issues_new(t->reg, conf->issues_topic, PROCESSOR,
+                                        errstr, errstr_size)) ||
             !(t->enc_event = rs_avro_encoder_new(
                   t->reg, RS_SCHEMA_ID_ERROR_EVENT, errstr, errstr_size)))
                 goto fail;
@@ -1511,15 +1336,11 @@ tracker_t *tracker_new(const tracker_conf_t *conf, char *errstr,
                                        NCOLS(tenants_cols), 1);
         t->b_groups =
             rs_pg_batch_new("error_groups", groups_cols, NCOLS(groups_cols), 2);
-        t->b_state = rs_pg_batch_new("error_group_state", state_cols,
-                                     NCOLS(state_cols), 2);
-        t->b_issues =
-            rs_pg_batch_new("issues", issues_cols, NCOLS(issues_cols), 1);
-        t->b_versions   = rs_pg_batch_new("issue_versions", versions_cols,
-                                          NCOLS(versions_cols), 2);
+        t->b_state      = rs_pg_batch_new("error_group_state", state_cols,
+                                          NCOLS(state_cols), 2);
         t->dirty_groups = rs_map_new();
         if (!t->b_aggs || !t->b_routes || !t->b_tenants || !t->b_groups ||
-            !t->b_state || !t->b_issues || !t->b_versions || !t->dirty_groups) {
+            !t->b_state || !t->dirty_groups) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
@@ -1582,15 +1403,10 @@ void tracker_destroy(tracker_t *t) {
         rs_pg_batch_destroy(t->b_tenants);
         rs_pg_batch_destroy(t->b_groups);
         rs_pg_batch_destroy(t->b_state);
-        rs_pg_batch_destroy(t->b_issues);
-        rs_pg_batch_destroy(t->b_versions);
         rs_map_destroy(t->dirty_groups);
-        for (size_t i = 0; i < t->issue_cap; i++)
-                free(t->issues[i]);
-        free(t->issues);
+        rs_issues_destroy(t->issues);
         rs_classify_destroy(t->cls);
         rs_pii_destroy(t->pii);
-        rs_avro_encoder_destroy(t->enc_issue);
         rs_avro_encoder_destroy(t->enc_event);
         rs_avro_encoder_destroy(t->enc_agg);
         rs_avro_decoder_destroy(t->dec);
