@@ -168,6 +168,25 @@ void rs_it_produce_error(rs_kafka_producer_t *p, const char *topic,
                         ev->tenant_id);
 }
 
+void rs_it_produce_synthetic(rs_kafka_producer_t *p, const char *topic,
+                             const rs_synthetic_result_t *r) {
+        rs_avro_encoder_t *enc = encoder(RS_SCHEMA_ID_SYNTHETIC_RESULT);
+
+        produce_encoded(
+            p, topic, enc,
+            rs_synthetic_result_write(rs_avro_encoder_value(enc), r),
+            r->tenant_id);
+}
+
+void rs_it_produce_aggregate(rs_kafka_producer_t *p, const char *topic,
+                             const rs_rum_aggregate_t *agg) {
+        rs_avro_encoder_t *enc = encoder(RS_SCHEMA_ID_RUM_AGGREGATE);
+
+        produce_encoded(p, topic, enc,
+                        rs_rum_aggregate_write(rs_avro_encoder_value(enc), agg),
+                        agg->tenant_id);
+}
+
 void rs_it_produce_raw(rs_kafka_producer_t *p, const char *topic,
                        const char *key, const void *buf, size_t len) {
         char err[512];
@@ -417,12 +436,30 @@ void rs_it_produce_traffic(rs_kafka_producer_t *p, const char *topic,
                 rs_it_die("produce: %s", err);
 }
 
+typedef struct digest_table_s {
+        const char *table, *order;
+} digest_table_t;
+
+/* One "<table> <digest>" line per table. */
+static char *digests(const char *dsn, const digest_table_t *t, size_t cnt) {
+        char  *out = NULL;
+        size_t len = 0, i;
+
+        for (i = 0; i < cnt; i++) {
+                char  *d = rs_it_table_digest(dsn, t[i].table, t[i].order);
+                size_t n = strlen(t[i].table) + strlen(d) + 3;
+                out      = realloc(out, len + n + 1);
+                snprintf(out + len, n + 1, "%s %s\n", t[i].table, d);
+                len += strlen(out + len);
+                free(d);
+        }
+        return out;
+}
+
 char *rs_it_aggregator_digest(const char *dsn) {
         /* Every column, sketches included, except the wall-clock times of
          * bookkeeping rows. */
-        static const struct {
-                const char *table, *order;
-        } t[] = {
+        static const digest_table_t t[] = {
             {"rum_page_views",
              "tenant_id, route, segment_type, segment_value, window_start"},
             {"rum_aggregates", "tenant_id, route, segment_type, "
@@ -431,25 +468,12 @@ char *rs_it_aggregator_digest(const char *dsn) {
              "route, partition FROM tenant_routes)",
              "tenant_id, route"},
         };
-        char  *out = NULL;
-        size_t len = 0, i;
 
-        for (i = 0; i < sizeof(t) / sizeof(*t); i++) {
-                char  *d = rs_it_table_digest(dsn, t[i].table, t[i].order);
-                size_t n = strlen(t[i].table) + strlen(d) + 3;
-                out      = realloc(out, len + n + 1);
-                snprintf(out + len, n + 1, "%s %s\n",
-                         i < 2 ? t[i].table : "tenant_routes", d);
-                len += strlen(out + len);
-                free(d);
-        }
-        return out;
+        return digests(dsn, t, sizeof(t) / sizeof(*t));
 }
 
 char *rs_it_tracker_digest(const char *dsn) {
-        static const struct {
-                const char *table, *order;
-        } t[] = {
+        static const digest_table_t t[] = {
             {"error_groups", "tenant_id, group_id"},
             {"error_group_state", "tenant_id, group_id"},
             {"error_tenants", "tenant_id"},
@@ -462,18 +486,29 @@ char *rs_it_tracker_digest(const char *dsn) {
             {"issues", "issue_id"},
             {"issue_versions", "issue_id, version"},
         };
-        char  *out = NULL;
-        size_t len = 0, i;
 
-        for (i = 0; i < sizeof(t) / sizeof(*t); i++) {
-                char  *d = rs_it_table_digest(dsn, t[i].table, t[i].order);
-                size_t n = strlen(t[i].table) + strlen(d) + 3;
-                out      = realloc(out, len + n + 1);
-                snprintf(out + len, n + 1, "%s %s\n", t[i].table, d);
-                len += strlen(out + len);
-                free(d);
-        }
-        return out;
+        return digests(dsn, t, sizeof(t) / sizeof(*t));
+}
+
+char *rs_it_correlator_digest(const char *dsn) {
+        static const digest_table_t t[] = {
+            {"synthetic_tests", "tenant_id, run_id"},
+            {"rum_field_buckets",
+             "tenant_id, route, device, bucket_start, metric"},
+            {"rum_segment_buckets",
+             "tenant_id, bucket_start, segment_type, segment_value"},
+            {"rum_synthetic_correlations",
+             "tenant_id, route, device, metric, evaluated_at"},
+            {"performance_baselines", "tenant_id, route, device, metric"},
+            {"synthetic_failure_state", "tenant_id, route"},
+            {"synthetic_coverage",
+             "tenant_id, evaluated_at, segment_type, segment_value"},
+            {"correlation_progress", "partition"},
+            {"issues", "issue_id"},
+            {"issue_versions", "issue_id, version"},
+        };
+
+        return digests(dsn, t, sizeof(t) / sizeof(*t));
 }
 
 long rs_it_produce_error_traffic(rs_kafka_producer_t *p, const char *topic,

@@ -45,6 +45,14 @@ void rs_it_produce_event(rs_kafka_producer_t *p, const char *topic,
 void rs_it_produce_error(rs_kafka_producer_t *p, const char *topic,
                          const rs_error_event_t *ev);
 
+/** @brief Produces one SyntheticResult likewise. */
+void rs_it_produce_synthetic(rs_kafka_producer_t *p, const char *topic,
+                             const rs_synthetic_result_t *r);
+
+/** @brief Produces one RumAggregate likewise. */
+void rs_it_produce_aggregate(rs_kafka_producer_t *p, const char *topic,
+                             const rs_rum_aggregate_t *agg);
+
 /** @brief Produces raw bytes with \p key. */
 void rs_it_produce_raw(rs_kafka_producer_t *p, const char *topic,
                        const char *key, const void *buf, size_t len);
@@ -141,6 +149,10 @@ char *rs_it_aggregator_digest(const char *dsn);
 /** @brief Digests of the error-tracker's tables, as
  *         rs_it_aggregator_digest(). Caller frees. */
 char *rs_it_tracker_digest(const char *dsn);
+
+/** @brief Digests of the synthetic-correlator's tables, as
+ *         rs_it_aggregator_digest(). Caller frees. */
+char *rs_it_correlator_digest(const char *dsn);
 
 /**
  * @brief Produces generated errors (seed \p seed, \p tenants tenants as
