@@ -30,6 +30,8 @@ static const command_t commands[] = {
      "print the number of messages ever written to a topic"},
     {"report", rumctl_report,
      "print p75 Web Vitals per tenant and route from PostgreSQL"},
+    {"correlate", rumctl_correlate,
+     "print how well a tenant's synthetic tests predict real users"},
 };
 
 #define COMMAND_CNT (sizeof(commands) / sizeof(commands[0]))

@@ -22,6 +22,7 @@ int rumctl_produce(int argc, char **argv);
 int rumctl_migrate(int argc, char **argv);
 int rumctl_topic_size(int argc, char **argv);
 int rumctl_report(int argc, char **argv);
+int rumctl_correlate(int argc, char **argv);
 
 /* Set by SIGINT / SIGTERM once rumctl_catch_signals() ran. */
 extern volatile sig_atomic_t rumctl_stop;
