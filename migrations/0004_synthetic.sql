@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS rum_field_buckets (
     partition    integer          NOT NULL,
     page_views   double precision NOT NULL,
     weight       double precision NOT NULL,
+    samples      bigint           NOT NULL,
     p75          double precision,
     sketch       bytea            NOT NULL,
     PRIMARY KEY (tenant_id, route, device, bucket_start, metric)

@@ -15,8 +15,10 @@ run=$(mktemp -d /tmp/rumstream-demo.XXXXXX)
 chmod 755 "$run"
 kafka_pid=""
 tracker_pid=""
+correlator_pid=""
 cleanup() {
 	if [ -n "$tracker_pid" ]; then kill "$tracker_pid" 2>/dev/null || true; fi
+	if [ -n "$correlator_pid" ]; then kill "$correlator_pid" 2>/dev/null || true; fi
 	[ -n "$kafka_pid" ] && kill "$kafka_pid" 2>/dev/null && wait "$kafka_pid" 2>/dev/null
 	bash scripts/pgtmp.sh stop "$run/pg" >/dev/null 2>&1 || true
 	rm -rf "$run"
@@ -52,6 +54,15 @@ build/rumctl produce --errors --brokers "$brokers" --count $((events / 20 + 700)
 	--seed 7 --tenants 6 --routes 12 --event-rate 1 --start-ms "$start_ms" \
 	--burst acme-shop:/checkout:8:13:20 --new-group globex-news:15
 
+echo "== producing synthetic (lab) test results of the same sites: each check"
+echo "   once a minute; the lab does not see acme-shop's regression (a cause only"
+echo "   real users meet), and umbrella-travel's / fails from minute 15"
+# Every check runs once a minute: 107 checks over the 25 minutes.
+build/rumctl produce --synthetic --brokers "$brokers" --count $((107 * events / 1200)) \
+	--seed 7 --tenants 6 --routes 12 --start-ms "$start_ms" --interval-min 1 \
+	--regression acme-shop:/checkout:20:2.2 --field-only \
+	--failing umbrella-travel:/:15
+
 # The error-tracker joins errors with the aggregator's page views as they
 # come: the embedded cluster keeps only ~5 MiB per partition, less than
 # rum.aggregates grows to here, so it has to read them while they are
@@ -64,6 +75,16 @@ tracker_opts=(--set kafka_brokers="$brokers" --set pg_dsn="$dsn"
 	--set error_rate.duration_ms=180000 --set error_rate.min_page_views=10)
 build/error-tracker "${tracker_opts[@]}" 2>"$run/tracker.log" &
 tracker_pid=$!
+# The synthetic-correlator joins lab runs with the same aggregates, as
+# they come, the same way. The demo's traffic is compressed (25 minutes,
+# 20 page views a second over 6 tenants), so buckets are one minute and a
+# bucket's field p75 counts from 5 page views; the defaults are 5 minutes
+# and 20 (config/synthetic-correlator.conf).
+correlator_opts=(--set kafka_brokers="$brokers" --set pg_dsn="$dsn"
+	--set correlation.bucket_ms=60000 --set correlation.window_ms=720000
+	--set gap.history_ms=1200000 --set correlation.min_field_samples=5)
+build/synthetic-correlator "${correlator_opts[@]}" 2>"$run/correlator.log" &
+correlator_pid=$!
 
 echo "== rum-aggregator --until-eof (error-tracker streaming alongside)"
 build/rum-aggregator --until-eof --set kafka_brokers="$brokers" \
@@ -73,22 +94,42 @@ grep -h '"level":"error"' "$run/aggregator.log" || true
 grep -o 'stopped cleanly after [0-9]* messages' "$run/aggregator.log" |
 	sed 's/stopped cleanly after/   read/'
 
+# Waits until consumer group $1 stored positions at the end of topics $2...
+caught_up() {
+	local group=$1 total=0 t stored
+	shift
+	for t in "$@"; do
+		total=$((total + $(build/rumctl topic-size --brokers "$brokers" --topic "$t")))
+	done
+	for _ in $(seq 1 1200); do
+		stored=$(psql "$dsn" -X -At -c "SELECT coalesce(sum(commit_offset), 0)
+		    FROM stream_positions WHERE consumer_group = '$group'" \
+			2>/dev/null || echo 0)
+		[ "$stored" -ge "$total" ] && return 0
+		sleep 0.1
+	done
+}
+
 echo "== error-tracker: caught up, stopped, then --until-eof for the last windows"
-total=$(($(build/rumctl topic-size --brokers "$brokers" --topic error.events) +
-	$(build/rumctl topic-size --brokers "$brokers" --topic rum.aggregates)))
-for _ in $(seq 1 1200); do
-	stored=$(psql "$dsn" -X -At -c "SELECT coalesce(sum(commit_offset), 0)
-	    FROM stream_positions WHERE consumer_group = 'error-tracker'" \
-		2>/dev/null || echo 0)
-	[ "$stored" -ge "$total" ] && break
-	sleep 0.1
-done
+caught_up error-tracker error.events rum.aggregates
 kill -TERM "$tracker_pid"
 wait "$tracker_pid" || true
+tracker_pid=""
 build/error-tracker --until-eof --set window.idle_close_ms=0 \
 	"${tracker_opts[@]}" 2>>"$run/tracker.log"
 grep -h '"level":"error"' "$run/tracker.log" || true
 grep -o 'stopped cleanly after [0-9]* messages' "$run/tracker.log" |
+	sed 's/stopped cleanly after/   read/'
+
+echo "== synthetic-correlator: likewise"
+caught_up synthetic-correlator synthetic.events rum.aggregates
+kill -TERM "$correlator_pid"
+wait "$correlator_pid" || true
+correlator_pid=""
+build/synthetic-correlator --until-eof --set window.idle_close_ms=0 \
+	"${correlator_opts[@]}" 2>>"$run/correlator.log"
+grep -h '"level":"error"' "$run/correlator.log" || true
+grep -o 'stopped cleanly after [0-9]* messages' "$run/correlator.log" |
 	sed 's/stopped cleanly after/   read/'
 
 echo
@@ -140,3 +181,17 @@ psql "$dsn" -X -q -P pager=off -c "
     FROM issues
    WHERE kind <> 'new_error' OR opened_at >= to_timestamp($start_ms / 1000 + 900)
    ORDER BY opened_at, kind LIMIT 12"
+
+echo
+echo "== synthetic tests versus real users: acme-shop's /checkout"
+build/rumctl correlate --dsn "$dsn" --tenant-id acme-shop --route /checkout
+echo
+echo "== and globex-news, which tests desktop only"
+build/rumctl correlate --dsn "$dsn" --tenant-id globex-news |
+	sed -n '/^Coverage/,/^Open issues/p' | sed '$d'
+echo "== lab-field gaps and failing synthetic tests"
+psql "$dsn" -X -q -P pager=off -c "
+  SELECT kind, tenant_id, route, segment_value AS device, metric, state,
+         version AS v, to_char(opened_at, 'HH24:MI') AS opened
+    FROM issues WHERE source = 'synthetic-correlator'
+   ORDER BY kind, tenant_id, route, device, metric"

@@ -51,9 +51,9 @@ const rs_conf_item_t correlator_conf_table[] = {
     {"correlation.ci_level", RS_CONF_DOUBLE,
      offsetof(correlator_conf_t, ci_level), "0.95", 0.5, 0.999, NULL,
      "Level of the Fisher-z confidence intervals"},
-    {"correlation.min_field_weight", RS_CONF_DOUBLE,
-     offsetof(correlator_conf_t, min_field_weight), "20", 0, 1e9, NULL,
-     "Page views (weighted) a bucket needs for its field p75 to count"},
+    {"correlation.min_field_samples", RS_CONF_DOUBLE,
+     offsetof(correlator_conf_t, min_field_samples), "20", 0, 1e9, NULL,
+     "Page views with the metric a bucket needs for its field p75 to count"},
     {"gap.min_change", RS_CONF_DOUBLE,
      offsetof(correlator_conf_t, gap_min_change), "0.2", 0, 100, NULL,
      "A gap issue also needs the regression to be this share of the level"},
@@ -613,6 +613,7 @@ static void field_message(correlator_t *c, rs_stream_part_t *part,
                                 continue;
                         }
                         f->weight[m] += ms->weight;
+                        f->samples[m] += ms->samples;
                         if (!f->sk[m]) {
                                 f->sk[m] = sk;
                         } else {
@@ -713,6 +714,7 @@ static void write_field_cb(const void *key, size_t len, void *value,
                 rs_pg_batch_i64(b, x->pair->partition);
                 rs_pg_batch_f64(b, f->page_views);
                 rs_pg_batch_f64(b, f->weight[m]);
+                rs_pg_batch_i64(b, f->samples[m]);
                 rs_pg_batch_f64(b, rs_correlate_sketch_p75(f->sk[m]));
                 rs_pg_batch_bytea(b, c->skbuf, need);
                 rs_pg_batch_row_end(b);
@@ -911,8 +913,8 @@ static const char *const tests_cols[] = {"tenant_id",
                                          "tbt",
                                          "load_time"};
 static const char *const field_cols[] = {
-    "tenant_id", "route",      "device", "bucket_start", "metric",
-    "partition", "page_views", "weight", "p75",          "sketch"};
+    "tenant_id",  "route",  "device",  "bucket_start", "metric", "partition",
+    "page_views", "weight", "samples", "p75",          "sketch"};
 static const char *const segs_cols[] = {"tenant_id",    "bucket_start",
                                         "segment_type", "segment_value",
                                         "partition",    "page_views"};

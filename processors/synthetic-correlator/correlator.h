@@ -57,7 +57,7 @@ typedef struct correlator_conf_s {
         double           significance;
         double           variance_threshold;
         double           ci_level;
-        double           min_field_weight;
+        double           min_field_samples;
         int64_t          history_ms;
         int64_t          gap_recent;
         int64_t          gap_baseline_min;

@@ -46,6 +46,7 @@ typedef struct run_s {
 typedef struct fcell_s {
         double       page_views;
         double       weight[COR_NMET];
+        int64_t      samples[COR_NMET]; /* page views with the metric */
         rs_sketch_t *sk[COR_NMET];
 } fcell_t;
 
@@ -66,17 +67,20 @@ typedef struct point_s {
         double       labv[COR_NMET][COR_MAX_LAB];
         double       field[COR_NMET];
         double       fweight[COR_NMET];
+        int64_t      fsamples[COR_NMET];
         rs_sketch_t *sk[COR_NMET];
 } point_t;
 
 /* The lab-field gap of one key and metric, as of its last evaluation. */
 typedef struct gapst_s {
-        rs_correlate_gap_t   g;
-        double               lab_base, field_base;     /* medians */
-        double               lab_recent, field_recent; /* medians */
-        int64_t              evaluated_at; /* RS_WINDOW_NONE: never */
-        char                 issue_id[33]; /* "" while none is open */
-        int64_t              opened_ms, version;
+        rs_correlate_gap_t g;
+        double             lab_base, field_base;     /* medians */
+        double             lab_recent, field_recent; /* medians */
+        double  field_recent_low; /* 95% low end of the recent merged p75 */
+        double  field_base_p75;   /* p75 of the baseline merged */
+        int64_t evaluated_at;     /* RS_WINDOW_NONE: never */
+        char    issue_id[33];     /* "" while none is open */
+        int64_t opened_ms, version;
         rs_correlate_cause_t open_cause;       /* what the issue opened on */
         double open_lab, open_field, open_gap; /* baselines it opened on */
         int    dirty;

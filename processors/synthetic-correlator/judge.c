@@ -47,11 +47,12 @@ static void point_clear(point_t *pt, int64_t bucket) {
 
         for (m = 0; m < COR_NMET; m++) {
                 rs_sketch_destroy(pt->sk[m]);
-                pt->sk[m]      = NULL;
-                pt->lab[m]     = NAN;
-                pt->lab_n[m]   = 0;
-                pt->field[m]   = NAN;
-                pt->fweight[m] = 0;
+                pt->sk[m]       = NULL;
+                pt->lab[m]      = NAN;
+                pt->lab_n[m]    = 0;
+                pt->field[m]    = NAN;
+                pt->fweight[m]  = 0;
+                pt->fsamples[m] = 0;
         }
         pt->bucket = bucket;
 }
@@ -546,14 +547,19 @@ static int gap_decide(correlator_t *c, lkey_t *k, int m, int64_t end) {
         if (!g->valid)
                 return 0;
         if (!gs->issue_id[0]) {
+                /* The real users' side must also be sure of itself: the
+                 * low end of the recent buckets' merged p75 (95%, by
+                 * order statistics on their page views) above the p75 of
+                 * the baseline's, so sparse traffic raises no issues. */
                 if (g->cause == RS_CORRELATE_CAUSE_FIELD_ONLY)
                         holds =
-                            (g->field_moved && g->field_z > 0 &&
-                             regressed(c, m, gs->field_base, gs->field_recent,
-                                       gs->field_base, 1)) ||
-                            (g->widened && g->gap_z > 0 &&
-                             regressed(c, m, g->gap_baseline, g->gap_recent,
-                                       gs->lab_base, 1));
+                            gs->field_recent_low > gs->field_base_p75 &&
+                            ((g->field_moved && g->field_z > 0 &&
+                              regressed(c, m, gs->field_base, gs->field_recent,
+                                        gs->field_base, 1)) ||
+                             (g->widened && g->gap_z > 0 &&
+                              regressed(c, m, g->gap_baseline, g->gap_recent,
+                                        gs->lab_base, 1)));
                 else if (g->cause == RS_CORRELATE_CAUSE_LAB_FIRST)
                         holds = g->lab_z > 0 &&
                                 regressed(c, m, gs->lab_base, gs->lab_recent,
@@ -586,6 +592,21 @@ static int gap_decide(correlator_t *c, lkey_t *k, int m, int64_t end) {
         if (!holds)
                 gs->issue_id[0] = '\0';
         return 0;
+}
+
+/* The low end of the 95% confidence interval of the p75 of \p sk, a
+ * merge of \p n page views: by order statistics, the quantile at rank
+ * n q - 1.96 sqrt(n q (1 - q)) (normal approximation of the binomial),
+ * read from the sketch. NaN when there are too few to bound it. */
+static double p75_low(const rs_sketch_t *sk, int64_t n) {
+        double q, v;
+
+        if (!sk || n < 1)
+                return NAN;
+        q = 0.75 - 1.959964 * sqrt(0.75 * 0.25 / (double)n);
+        if (q <= 0 || rs_sketch_quantile(sk, q, &v) != 0)
+                return NAN;
+        return v;
 }
 
 /*
@@ -685,6 +706,31 @@ static int eval_key(correlator_t *c, lkey_t *k, int64_t end, eval_buf_t *e) {
                 }
                 rs_correlate_gap(&c->gconf, e->lab, e->field, H, e->scratch,
                                  &gs->g);
+                {
+                        /* Merged sketches of the baseline and the recent
+                         * part: p75s of many page views, not medians of
+                         * small buckets' p75s (biased by their size). */
+                        rs_sketch_t *part[2] = {NULL, NULL};
+                        int64_t      n       = 0;
+                        for (j = 0; j < H; j++) {
+                                point_t *pt = point_at(
+                                    c, k, end - (int64_t)(H - j) * size);
+                                int p = j >= H - c->gconf.recent;
+                                if (!pt || !pt->sk[m])
+                                        continue;
+                                if (!part[p] &&
+                                    !(part[p] = rs_sketch_new(
+                                          rs_sketch_accuracy(pt->sk[m]))))
+                                        cor_oom();
+                                rs_sketch_merge(part[p], pt->sk[m]);
+                                if (p)
+                                        n += pt->fsamples[m];
+                        }
+                        gs->field_base_p75   = rs_correlate_sketch_p75(part[0]);
+                        gs->field_recent_low = p75_low(part[1], n);
+                        rs_sketch_destroy(part[0]);
+                        rs_sketch_destroy(part[1]);
+                }
                 nb             = H - c->gconf.recent;
                 gs->lab_base   = rs_stats_median(e->lab, nb, e->scratch);
                 gs->field_base = rs_stats_median(e->field, nb, e->scratch);
@@ -858,10 +904,12 @@ static void field_cb(const void *key, size_t len, void *value, void *opaque) {
                 /* A p75 of a handful of page views is noise: such a
                  * bucket has no field value (its sketch still counts in
                  * the window's). */
-                pt->field[m]   = f->weight[m] >= x->c->conf->min_field_weight
-                                     ? rs_correlate_sketch_p75(pt->sk[m])
-                                     : NAN;
-                pt->fweight[m] = f->weight[m];
+                pt->field[m] =
+                    (double)f->samples[m] >= x->c->conf->min_field_samples
+                        ? rs_correlate_sketch_p75(pt->sk[m])
+                        : NAN;
+                pt->fweight[m]  = f->weight[m];
+                pt->fsamples[m] = f->samples[m];
         }
 }
 
@@ -1387,7 +1435,7 @@ static int load_field(pair_t *pair, rs_pg_t *pg, const char *const *params,
             pg,
             "SELECT tenant_id, route, device, (extract(epoch FROM "
             "bucket_start) * 1000)::bigint, metric, page_views, weight, "
-            "sketch FROM rum_field_buckets WHERE partition = $1 AND "
+            "sketch, samples FROM rum_field_buckets WHERE partition = $1 AND "
             "bucket_start >= to_timestamp($2::bigint / 1000.0)",
             2, params, errstr, errstr_size);
         if (!res)
@@ -1419,6 +1467,7 @@ static int load_field(pair_t *pair, rs_pg_t *pg, const char *const *params,
                 }
                 f->page_views = f64_col(res, i, 5);
                 f->weight[m]  = f64_col(res, i, 6);
+                f->samples[m] = i64_col(res, i, 8);
         }
         PQclear(res);
         return 0;

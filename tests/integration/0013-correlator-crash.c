@@ -43,14 +43,14 @@ int main(void) {
         static const double         kill_at[] = {0.0, 0.2, 0.45, 0.7, 0.9};
         long long                   thresholds[5];
         const char                 *common[] = {
-                            "window.idle_close_ms=0",         "correlation.bucket_ms=60000",
-                            "correlation.window_ms=720000",   "gap.history_ms=1440000",
-                            "correlation.min_field_weight=5", NULL};
+                            "window.idle_close_ms=0",          "correlation.bucket_ms=60000",
+                            "correlation.window_ms=720000",    "gap.history_ms=1440000",
+                            "correlation.min_field_samples=5", NULL};
         const char *slow[] = {
-            "window.idle_close_ms=0",         "correlation.bucket_ms=60000",
-            "correlation.window_ms=720000",   "gap.history_ms=1440000",
-            "correlation.min_field_weight=5", "max_events_per_sec=1500",
-            "commit_interval_ms=100",         NULL};
+            "window.idle_close_ms=0",          "correlation.bucket_ms=60000",
+            "correlation.window_ms=720000",    "gap.history_ms=1440000",
+            "correlation.min_field_samples=5", "max_events_per_sec=1500",
+            "commit_interval_ms=100",          NULL};
         const char *agg[]  = {"window.idle_close_ms=0", NULL};
         int64_t     end_ms = RS_IT_TRAFFIC_START_MS + MINUTES * 60000LL;
         int64_t     aggregates;
