@@ -18,6 +18,7 @@ fi
 echo "== example configurations"
 build/rum-aggregator -c config/rum-aggregator.conf --check-config
 build/error-tracker -c config/error-tracker.conf --check-config
+build/synthetic-correlator -c config/synthetic-correlator.conf --check-config
 
 echo "== docker-compose.yml"
 docker-compose -f docker-compose.yml config -q
