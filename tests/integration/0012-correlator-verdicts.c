@@ -527,6 +527,34 @@ int main(void) {
         RS_CHECK(rs_it_grep_count("0012-report.txt", "field_slower") >= 1);
         RS_CHECK(rs_it_grep_count("0012-report.txt", "lab_slower") >= 1);
 
+        /* The same as JSON, parsed back by PostgreSQL (psql reads the
+         * file itself: it is larger than a command-line argument). */
+        if (!(f = fopen("0012-json.sql", "w")))
+                rs_it_die("0012-json.sql");
+        fprintf(f, "\\set j `cat 0012-report.json`\n"
+                   "SELECT jsonb_array_length(:'j'::jsonb -> 'correlations') "
+                   "|| ' ' || (SELECT count(*) FROM "
+                   "jsonb_array_elements_text(:'j'::jsonb -> "
+                   "'recommendations') r WHERE r LIKE 'mobile traffic is "
+                   "64%%') || ' ' || (:'j'::jsonb #>> "
+                   "'{coverage,device,uncovered_share}');\n");
+        fclose(f);
+        snprintf(cmd, sizeof(cmd),
+                 "%s correlate --tenant-id acme-shop --json --detailed "
+                 "--dsn '%s' > 0012-report.json 2>/dev/null && psql -X -A -t "
+                 "'%s' -f 0012-json.sql > 0012-json.txt",
+                 rs_it_bin("rumctl"), dsn, dsn);
+        RS_CHECK_INT(system(cmd), 0);
+        if ((f = fopen("0012-json.txt", "r"))) {
+                char line[256] = "";
+                if (!fgets(line, sizeof(line), f))
+                        line[0] = '\0';
+                fclose(f);
+                line[strcspn(line, "\n")] = '\0';
+                /* 8 routes x 4 metrics; mobile and tablet uncovered. */
+                RS_CHECK_STR(line, "32 1 0.7");
+        }
+
         rs_kafka_producer_destroy(prod);
         rs_kafka_mock_destroy(mock);
         rs_test_pg_stop(pg);
