@@ -250,3 +250,17 @@ void rs_map64_foreach(rs_map64_t *map,
                 if (map->tab[i].used)
                         fn(map->tab[i].key, map->tab[i].value, opaque);
 }
+
+size_t rs_map_key_join(char *buf, size_t size, const char *a, const char *b,
+                       const char *c) {
+        size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+        size_t n = la + 1 + lb + (c ? 1 + lc : 0);
+
+        if (n + 1 > size)
+                return 0;
+        memcpy(buf, a, la + 1);
+        memcpy(buf + la + 1, b, lb + 1);
+        if (c)
+                memcpy(buf + la + 1 + lb + 1, c, lc + 1);
+        return n;
+}

@@ -130,9 +130,7 @@ struct tracker_s {
 
 
 /* tracker.c */
-char  *trk_xstrdup(const char *s);
-size_t trk_key_of(char *buf, size_t size, const char *a, const char *b,
-                  const char *c);
+char *trk_xstrdup(const char *s);
 
 /*
  * rates.c: error rate per (tenant, route, window) = weighted errors / page

@@ -221,7 +221,7 @@ int rates_is_pv_part(const tracker_t *t, const rs_stream_part_t *part) {
 
 static rate_t *rate_get(pair_t *pair, const char *tenant, const char *route) {
         char     key[2 * RS_ROUTE_MAX + RS_EVENT_MAX_TENANT_LEN];
-        size_t   klen = trk_key_of(key, sizeof(key), tenant, route, NULL);
+        size_t   klen = rs_map_key_join(key, sizeof(key), tenant, route, NULL);
         rate_t **slot;
         int      created;
 
@@ -247,8 +247,8 @@ static void open_add(pair_t *pair, rate_t *r) {
 
 static pend_t *pend_get(pair_t *pair, int64_t start, const char *tenant,
                         const char *route) {
-        char       key[2 * RS_ROUTE_MAX + RS_EVENT_MAX_TENANT_LEN];
-        size_t     klen = trk_key_of(key, sizeof(key), tenant, route, NULL);
+        char   key[2 * RS_ROUTE_MAX + RS_EVENT_MAX_TENANT_LEN];
+        size_t klen = rs_map_key_join(key, sizeof(key), tenant, route, NULL);
         rs_map_t **win;
         pend_t   **slot;
         int        created;
@@ -497,7 +497,8 @@ void rates_message(tracker_t *t, rs_stream_part_t *part,
         }
         if (rc != RS_WINDOW_OK || (!*win && !(*win = rs_map_new())))
                 oom();
-        klen = trk_key_of(key, sizeof(key), agg.tenant_id, agg.route, NULL);
+        klen =
+            rs_map_key_join(key, sizeof(key), agg.tenant_id, agg.route, NULL);
         slot = rs_map_put(*win, key, klen, &created);
         if (!slot || (!*slot && !(*slot = calloc(1, sizeof(pend_t)))))
                 oom();
@@ -648,8 +649,9 @@ static void judge_cb(const void *key, size_t len, void *value, void *opaque) {
          * a clean route's is "zero windows over". */
         r = NULL;
         {
-                char     k[2 * RS_ROUTE_MAX + RS_EVENT_MAX_TENANT_LEN];
-                size_t   klen = trk_key_of(k, sizeof(k), tenant, route, NULL);
+                char   k[2 * RS_ROUTE_MAX + RS_EVENT_MAX_TENANT_LEN];
+                size_t klen =
+                    rs_map_key_join(k, sizeof(k), tenant, route, NULL);
                 rate_t **slot = (rate_t **)rs_map_get(x->pair->rates, k, klen);
                 r             = slot ? *slot : NULL;
         }

@@ -112,21 +112,6 @@ char *trk_xstrdup(const char *s) {
 }
 
 
-/* "a\0b\0c" keys: parts joined by NUL, returned length excludes the last. */
-size_t trk_key_of(char *buf, size_t size, const char *a, const char *b,
-                  const char *c) {
-        size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
-        size_t n = la + 1 + lb + (c ? 1 + lc : 0);
-
-        if (n + 1 > size)
-                return 0;
-        memcpy(buf, a, la + 1);
-        memcpy(buf + la + 1, b, lb + 1);
-        if (c)
-                memcpy(buf + la + 1 + lb + 1, c, lc + 1);
-        return n;
-}
-
 static size_t scrub(tracker_t *t, const char *s, char *out, size_t size) {
         unsigned counts[RS_PII_KIND_CNT] = {0};
         size_t   n, i;
@@ -507,7 +492,8 @@ static void on_message(void *opaque, rs_stream_part_t *part,
         rs_fp_compute(&in, &fp);
 
         /* Admit the group, or count it under the tenant's overflow. */
-        gklen = trk_key_of(key, sizeof(key), ev.tenant_id, fp.group_id, NULL);
+        gklen =
+            rs_map_key_join(key, sizeof(key), ev.tenant_id, fp.group_id, NULL);
         gslot = (group_t **)rs_map_get(ps->groups, key, gklen);
         if (!(g = gslot ? *gslot : NULL)) {
                 if (tn->groups < t->conf->max_groups_per_tenant) {
@@ -516,8 +502,8 @@ static void on_message(void *opaque, rs_stream_part_t *part,
                 } else {
                         if (!replay)
                                 rs_counter_add(t->c_group_overflow, 1);
-                        gklen = trk_key_of(key, sizeof(key), ev.tenant_id,
-                                           OVERFLOW, NULL);
+                        gklen = rs_map_key_join(key, sizeof(key), ev.tenant_id,
+                                                OVERFLOW, NULL);
                         gslot = (group_t **)rs_map_get(ps->groups, key, gklen);
                         g     = gslot ? *gslot
                                       : group_new(ps, tn, OVERFLOW, key, gklen);
@@ -579,22 +565,22 @@ static void on_message(void *opaque, rs_stream_part_t *part,
         if (ev.timestamp_ms > gw->max_ts)
                 gw->max_ts = ev.timestamp_ms;
 
-        klen = trk_key_of(key, sizeof(key), ev.tenant_id, g->id, route);
+        klen = rs_map_key_join(key, sizeof(key), ev.tenant_id, g->id, route);
         if (!rs_map_get(w->cells, key, klen) &&
             (int64_t)rs_map_size(w->cells) >= t->conf->max_keys_per_window) {
                 if (!replay)
                         rs_counter_add(t->c_key_overflow, 1);
-                klen =
-                    trk_key_of(key, sizeof(key), ev.tenant_id, g->id, OVERFLOW);
+                klen = rs_map_key_join(key, sizeof(key), ev.tenant_id, g->id,
+                                       OVERFLOW);
         }
         cell_add(slot_new(w->cells, key, klen, sizeof(cell_t)), weight,
                  session);
-        klen = trk_key_of(key, sizeof(key), ev.tenant_id,
-                          rs_map_size(w->routes) >=
-                                  (size_t)t->conf->max_keys_per_window
-                              ? OVERFLOW
-                              : route,
-                          NULL);
+        klen = rs_map_key_join(key, sizeof(key), ev.tenant_id,
+                               rs_map_size(w->routes) >=
+                                       (size_t)t->conf->max_keys_per_window
+                                   ? OVERFLOW
+                                   : route,
+                               NULL);
         cell_add(slot_new(w->routes, key, klen, sizeof(cell_t)), weight,
                  session);
         if (!replay)
@@ -769,7 +755,7 @@ static int emit_cell(emit_ctx_t *x, const char *tenant, const char *group,
 
         gslot = (group_t **)rs_map_get(
             x->ps->groups, key,
-            trk_key_of(key, sizeof(key), tenant, group, NULL));
+            rs_map_key_join(key, sizeof(key), tenant, group, NULL));
         g = gslot ? *gslot : NULL;
 
         rs_id_init(&h, "error_aggregate");
@@ -1151,8 +1137,8 @@ static int load_state(tracker_t *t, pstate_t *ps, rs_pg_t *pg, char *errstr,
                                 strtoll(PQgetvalue(res, i, 7), NULL, 10));
                 if (!tn)
                         continue;
-                klen = trk_key_of(key, sizeof(key), tn->name,
-                                  PQgetvalue(res, i, 1), NULL);
+                klen = rs_map_key_join(key, sizeof(key), tn->name,
+                                       PQgetvalue(res, i, 1), NULL);
                 g    = group_new(ps, tn, PQgetvalue(res, i, 1), key, klen);
                 g->overflow         = !strcmp(g->id, OVERFLOW);
                 g->stored           = 1;

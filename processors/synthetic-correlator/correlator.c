@@ -112,20 +112,6 @@ char *cor_strdup(const char *s) {
         return d;
 }
 
-size_t cor_key(char *buf, size_t size, const char *a, const char *b,
-               const char *c) {
-        size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
-        size_t n = la + 1 + lb + (c ? 1 + lc : 0);
-
-        if (n + 1 > size)
-                return 0;
-        memcpy(buf, a, la + 1);
-        memcpy(buf + la + 1, b, lb + 1);
-        if (c)
-                memcpy(buf + la + 1 + lb + 1, c, lc + 1);
-        return n;
-}
-
 const char *cor_device_class(const char *profile) {
         char   low[64];
         size_t i;
@@ -227,8 +213,8 @@ void cor_bucket_add_run(bucket_t *b, run_t *r) {
 
 fcell_t *cor_bucket_field(bucket_t *b, const char *tenant, const char *route,
                           const char *device, int create) {
-        char      key[RS_EVENT_MAX_TENANT_LEN + RS_ROUTE_MAX + 32];
-        size_t    klen = cor_key(key, sizeof(key), tenant, route, device);
+        char   key[RS_EVENT_MAX_TENANT_LEN + RS_ROUTE_MAX + 32];
+        size_t klen = rs_map_key_join(key, sizeof(key), tenant, route, device);
         fcell_t **slot;
         int       created;
 
@@ -245,7 +231,7 @@ fcell_t *cor_bucket_field(bucket_t *b, const char *tenant, const char *route,
 double *cor_bucket_seg(bucket_t *b, const char *tenant, const char *type,
                        const char *value) {
         char     key[RS_EVENT_MAX_TENANT_LEN + 512];
-        size_t   klen = cor_key(key, sizeof(key), tenant, type, value);
+        size_t   klen = rs_map_key_join(key, sizeof(key), tenant, type, value);
         double **slot;
         int      created;
 
@@ -457,8 +443,8 @@ static void runs_message(correlator_t *c, rs_stream_part_t *part,
                 *slot = cor_bucket_new();
         {
                 char   key[RS_EVENT_MAX_TENANT_LEN + 160];
-                size_t klen =
-                    cor_key(key, sizeof(key), r.tenant_id, r.run_id, NULL);
+                size_t klen = rs_map_key_join(key, sizeof(key), r.tenant_id,
+                                              r.run_id, NULL);
                 if (rs_map_get((*slot)->run_ids, key, klen)) {
                         if (!replay)
                                 rs_counter_add(c->c_duplicates, 1);

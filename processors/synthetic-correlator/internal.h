@@ -169,8 +169,6 @@ struct correlator_s {
 /* correlator.c */
 void        cor_oom(void) __attribute__((noreturn));
 char       *cor_strdup(const char *s);
-size_t      cor_key(char *buf, size_t size, const char *a, const char *b,
-                    const char *c);
 const char *cor_device_class(const char *profile);
 void        cor_run_free(run_t *r);
 bucket_t   *cor_bucket_new(void);

@@ -173,8 +173,8 @@ void cor_pair_free(pair_t *pair) {
 
 static lkey_t *key_get(correlator_t *c, pair_t *pair, const char *tenant,
                        const char *route, const char *device, int create) {
-        char     key[RS_EVENT_MAX_TENANT_LEN + RS_ROUTE_MAX + 32];
-        size_t   klen = cor_key(key, sizeof(key), tenant, route, device);
+        char   key[RS_EVENT_MAX_TENANT_LEN + RS_ROUTE_MAX + 32];
+        size_t klen = rs_map_key_join(key, sizeof(key), tenant, route, device);
         lkey_t **slot;
         int      created, m;
         size_t   i;
@@ -256,7 +256,7 @@ static tenant_t *tenant_get(pair_t *pair, const char *name, int create) {
 static fail_t *fail_get(pair_t *pair, const char *tenant, const char *route,
                         int create) {
         char     key[RS_EVENT_MAX_TENANT_LEN + RS_ROUTE_MAX + 8];
-        size_t   klen = cor_key(key, sizeof(key), tenant, route, NULL);
+        size_t   klen = rs_map_key_join(key, sizeof(key), tenant, route, NULL);
         fail_t **slot;
         int      created;
 

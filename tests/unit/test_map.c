@@ -503,6 +503,32 @@ static void test_map64_high_bits(void) {
         rs_map64_destroy(map);
 }
 
+/* Composite keys: parts kept apart by NULs, exact length, refusal when
+ * the buffer is one byte short. */
+static void test_key_join(void) {
+        char   buf[16];
+        size_t n;
+
+        n = rs_map_key_join(buf, sizeof(buf), "ab", "c", NULL);
+        RS_CHECK_INT(n, 4);
+        RS_CHECK(!memcmp(buf, "ab\0c\0", 5));
+        n = rs_map_key_join(buf, sizeof(buf), "ab", "c", "def");
+        RS_CHECK_INT(n, 8);
+        RS_CHECK(!memcmp(buf, "ab\0c\0def\0", 9));
+        /* "a" + "bc" and "ab" + "c" are different keys. */
+        {
+                char   other[16];
+                size_t m =
+                    rs_map_key_join(other, sizeof(other), "a", "bc", NULL);
+                RS_CHECK_INT(m, 4);
+                RS_CHECK(memcmp(other, "ab\0c", 4) != 0);
+        }
+        n = rs_map_key_join(buf, sizeof(buf), "", "", "");
+        RS_CHECK_INT(n, 2);
+        RS_CHECK_INT(rs_map_key_join(buf, 8, "ab", "c", "def"), 0);
+        RS_CHECK_INT(rs_map_key_join(buf, 9, "ab", "c", "def"), 8);
+}
+
 int main(void) {
         test_map_basic();
         test_map_empty();
@@ -510,5 +536,6 @@ int main(void) {
         test_map64_basic();
         test_map64_growth();
         test_map64_high_bits();
+        test_key_join();
         return RS_TEST_DONE();
 }

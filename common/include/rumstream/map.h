@@ -37,6 +37,16 @@ void **rs_map_put(rs_map_t *map, const void *key, size_t len, int *createdp);
  *         by rs_map_get()/rs_map_put(); valid as long as the map is. */
 const char *rs_map_key_of(void *const *slot);
 
+/**
+ * @brief Builds the composite key "a\0b" or, with \p c, "a\0b\0c" into
+ *        \p buf (NUL-terminated): parts cannot run into each other, and a
+ *        map callback splits the key again with strlen().
+ * @returns the key's length without the final NUL, or 0 if it does not fit
+ *          in \p size bytes.
+ */
+size_t rs_map_key_join(char *buf, size_t size, const char *a, const char *b,
+                       const char *c);
+
 size_t rs_map_size(const rs_map_t *map);
 /** @brief Heap bytes held (table and keys). */
 size_t rs_map_memory(const rs_map_t *map);
