@@ -13,6 +13,7 @@
 #include "rumstream/distinct.h"
 #include "rumstream/event.h"
 #include "rumstream/issues.h"
+#include "rumstream/join.h"
 #include "rumstream/map.h"
 #include "rumstream/pg.h"
 #include "rumstream/pii.h"
@@ -116,8 +117,8 @@ struct tracker_s {
         char               *topics; /* owned by sconf.input_topic */
         rs_avro_decoder_t  *dec_pv;
         rs_metric_summary_t pv_metrics[RS_METRIC_CNT + 64];
-        pair_t            **pairs; /* by partition number */
-        int32_t             pair_cnt;
+        rs_join_t           join; /* pairs by partition number */
+        rs_join_conf_t      jconf;
         rs_pg_batch_t      *b_pv, *b_rates, *b_rate_state, *b_progress;
         rs_counter_t       *c_page_views, *c_rate_skipped;
         rs_map_t           *dirty_groups; /* groups to write, by pointer */

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "rumstream/hash.h"
+#include "rumstream/join.h"
 #include "rumstream/log.h"
 #include "rumstream/window.h"
 
@@ -56,26 +57,16 @@ typedef struct pend_s {
         int     has_pv;
 } pend_t;
 
+/* Sides of a pair (rs_join_pair_t.side). */
+#define SIDE_ERRORS 0 /* error.events */
+#define SIDE_PV     1 /* rum.aggregates */
+
+/* j.pending: window start -> rs_map_t of pend_t. */
 struct pair_s {
-        int32_t           partition;
-        rs_stream_part_t *e, *a;  /* sides, NULL while not assigned */
-        int64_t           e_done; /* end of the last window emitted */
-        int64_t           a_done;
-        int64_t           e_active_ms; /* last input (monotonic) */
-        int64_t           a_active_ms;
-        int64_t           evaluated_until;
-        int               progress_dirty;
-        rs_map_t         *rates;   /* tenant \0 route -> rate_t */
-        rate_t           *open;    /* rates with an open issue */
-        rs_map64_t       *pending; /* window start -> rs_map_t of pend_t */
+        rs_join_pair_t j;     /* first: a pair_t is its rs_join_pair_t */
+        rs_map_t      *rates; /* tenant \0 route -> rate_t */
+        rate_t        *open;  /* rates with an open issue */
 };
-
-static int64_t mono_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void oom(void) {
         rs_log_error("out of memory");
@@ -98,7 +89,10 @@ int rates_init(tracker_t *t, char *errstr, size_t errstr_size) {
         const char *pv = t->conf->page_views_topic;
         size_t      n;
 
-        t->sconf = t->conf->stream;
+        t->sconf             = t->conf->stream;
+        t->jconf.window_ms   = t->conf->stream.window_size_ms;
+        t->jconf.max_wait_ms = t->conf->rate_max_wait_ms;
+        t->jconf.until_eof   = t->conf->stream.until_eof;
         if (!pv || !pv[0])
                 return 0;
         n         = strlen(t->conf->stream.input_topic) + strlen(pv) + 2;
@@ -135,8 +129,8 @@ static void pending_free_cb(const void *key, size_t len, void *value,
         free(value);
 }
 
-static void pending_window_free_cb(uint64_t key, void *value, void *opaque) {
-        (void)key;
+static void pending_window_free_cb(int64_t start, void *value, void *opaque) {
+        (void)start;
         (void)opaque;
         rs_map_foreach(value, pending_free_cb, NULL);
         rs_map_destroy(value);
@@ -157,9 +151,9 @@ static void rate_free_cb(const void *key, size_t len, void *value,
 static void pair_free(pair_t *pair) {
         if (!pair)
                 return;
-        if (pair->pending) {
-                rs_map64_foreach(pair->pending, pending_window_free_cb, NULL);
-                rs_map64_destroy(pair->pending);
+        if (pair->j.pending) {
+                rs_join_pending_foreach(&pair->j, pending_window_free_cb, NULL);
+                rs_join_pair_fini(&pair->j);
         }
         if (pair->rates) {
                 rs_map_foreach(pair->rates, rate_free_cb, NULL);
@@ -171,9 +165,9 @@ static void pair_free(pair_t *pair) {
 void rates_destroy(tracker_t *t) {
         int32_t i;
 
-        for (i = 0; i < t->pair_cnt; i++)
-                pair_free(t->pairs[i]);
-        free(t->pairs);
+        for (i = 0; i < t->join.cnt; i++)
+                pair_free((pair_t *)t->join.pairs[i]);
+        rs_join_destroy(&t->join);
         free(t->topics);
         rs_avro_decoder_destroy(t->dec_pv);
         rs_pg_batch_destroy(t->b_pv);
@@ -253,9 +247,8 @@ static pend_t *pend_get(pair_t *pair, int64_t start, const char *tenant,
         pend_t   **slot;
         int        created;
 
-        win =
-            (rs_map_t **)rs_map64_put(pair->pending, (uint64_t)start, &created);
-        if (!win || (!*win && !(*win = rs_map_new())))
+        win = (rs_map_t **)rs_join_pending(&pair->j, start);
+        if (!*win && !(*win = rs_map_new()))
                 oom();
         slot = (pend_t **)rs_map_put(*win, key, klen, &created);
         if (!slot || (!*slot && !(*slot = calloc(1, sizeof(pend_t)))))
@@ -277,14 +270,15 @@ static int pair_load(tracker_t *t, pair_t *pair, rs_pg_t *pg, char *errstr,
         PGresult   *res;
         int         i;
 
-        snprintf(part, sizeof(part), "%" PRId32, pair->partition);
+        snprintf(part, sizeof(part), "%" PRId32, pair->j.partition);
         res = rs_pg_query(pg,
                           "SELECT evaluated_until FROM error_rate_progress "
                           "WHERE partition = $1",
                           1, params, errstr, errstr_size);
         if (!res)
                 return -1;
-        pair->evaluated_until = PQntuples(res) ? ms_col(res, 0, 0) : INT64_MIN;
+        pair->j.evaluated_until =
+            PQntuples(res) ? ms_col(res, 0, 0) : INT64_MIN;
         PQclear(res);
 
         res = rs_pg_query(pg,
@@ -320,10 +314,11 @@ static int load_pending(tracker_t *t, pair_t *pair, int pv_side, rs_pg_t *pg,
         int         i;
 
         (void)t;
-        snprintf(part, sizeof(part), "%" PRId32, pair->partition);
+        snprintf(part, sizeof(part), "%" PRId32, pair->j.partition);
         snprintf(from, sizeof(from), "%" PRId64,
-                 pair->evaluated_until == INT64_MIN ? (int64_t)0
-                                                    : pair->evaluated_until);
+                 pair->j.evaluated_until == INT64_MIN
+                     ? (int64_t)0
+                     : pair->j.evaluated_until);
         res = rs_pg_query(
             pg,
             pv_side ? "SELECT tenant_id, route, (extract(epoch FROM "
@@ -362,40 +357,25 @@ int rates_part_open(tracker_t *t, rs_stream_part_t *part, pstate_t *ps,
 
         if (!t->dec_pv)
                 return 0;
-        if (p >= t->pair_cnt) {
-                pair_t **np = realloc(t->pairs, (size_t)(p + 1) * sizeof(*np));
-                if (!np)
-                        oom();
-                memset(np + t->pair_cnt, 0,
-                       (size_t)(p + 1 - t->pair_cnt) * sizeof(*np));
-                t->pairs    = np;
-                t->pair_cnt = p + 1;
-        }
-        if (!(pair = t->pairs[p])) {
+        if (!(pair = (pair_t *)rs_join_get(&t->join, p))) {
                 if (!(pair = calloc(1, sizeof(*pair))) ||
-                    !(pair->rates = rs_map_new()) ||
-                    !(pair->pending = rs_map64_new()))
+                    rs_join_pair_init(&pair->j, p) == -1 ||
+                    !(pair->rates = rs_map_new()))
                         oom();
-                pair->partition = p;
                 if (pair_load(t, pair, pg, errstr, errstr_size) == -1) {
                         pair_free(pair);
                         return -1;
                 }
-                t->pairs[p] = pair;
+                if (rs_join_set(&t->join, p, &pair->j) == -1)
+                        oom();
         }
         if (load_pending(t, pair, pv_side, pg, errstr, errstr_size) == -1)
                 return -1;
-        if (pv_side) {
-                pair->a           = part;
-                pair->a_done      = rs_window_closed_until(part->win);
-                pair->a_active_ms = mono_ms();
-                part->state       = pair;
-        } else {
-                pair->e           = part;
-                pair->e_done      = rs_window_closed_until(part->win);
-                pair->e_active_ms = mono_ms();
-                ps->pair          = pair;
-        }
+        rs_join_attach(&pair->j, pv_side ? SIDE_PV : SIDE_ERRORS, part);
+        if (pv_side)
+                part->state = pair;
+        else
+                ps->pair = pair;
         return 0;
 }
 
@@ -409,24 +389,17 @@ static void pv_window_free_cb(int64_t start, void *data, void *opaque) {
 }
 
 void rates_part_close(tracker_t *t, rs_stream_part_t *part) {
-        pair_t *pair =
-            part->partition < t->pair_cnt ? t->pairs[part->partition] : NULL;
+        pair_t *pair = (pair_t *)rs_join_get(&t->join, part->partition);
 
         if (rates_is_pv_part(t, part)) {
                 rs_window_foreach(part->win, pv_window_free_cb, NULL);
                 part->state = NULL;
         }
-        if (!pair)
-                return;
-        if (pair->a == part)
-                pair->a = NULL;
-        if (pair->e == part)
-                pair->e = NULL;
         /* Both sides go together (eager rebalancing revokes everything);
          * the next owner loads the pair from what is stored. */
-        if (!pair->a && !pair->e) {
+        if (pair && rs_join_detach(&pair->j, part)) {
+                rs_join_set(&t->join, part->partition, NULL);
                 pair_free(pair);
-                t->pairs[part->partition] = NULL;
         }
 }
 
@@ -447,7 +420,7 @@ void rates_message(tracker_t *t, rs_stream_part_t *part,
         int                rc, created;
         void             **slot;
 
-        pair->a_active_ms = mono_ms();
+        rs_join_touch(&pair->j, SIDE_PV);
         rc = rs_avro_decoder_decode(t->dec_pv, msg->payload, msg->len, &val,
                                     err, sizeof(err));
         if (rc) {
@@ -483,7 +456,7 @@ void rates_message(tracker_t *t, rs_stream_part_t *part,
         }
         if (rs_window_is_late(part->win, agg.window_start_ms) ||
             agg.window_start_ms + rs_window_size(part->win) <=
-                pair->evaluated_until) {
+                pair->j.evaluated_until) {
                 if (!replay)
                         rs_counter_add(t->c_rate_skipped, 1);
                 return; /* judged without it: counted, not dead-lettered */
@@ -510,7 +483,7 @@ void rates_message(tracker_t *t, rs_stream_part_t *part,
 }
 
 void rates_touch_errors(pair_t *pair) {
-        pair->e_active_ms = mono_ms();
+        rs_join_touch(&pair->j, SIDE_ERRORS);
 }
 
 void rates_errors(tracker_t *t, pair_t *pair, int64_t start, const char *tenant,
@@ -518,7 +491,7 @@ void rates_errors(tracker_t *t, pair_t *pair, int64_t start, const char *tenant,
         pend_t *p;
 
         (void)t;
-        if (!pair || start < pair->evaluated_until)
+        if (!pair || start < pair->j.evaluated_until)
                 return;
         p = pend_get(pair, start, tenant, route);
         p->errors += errors;
@@ -666,56 +639,21 @@ static void judge_cb(const void *key, size_t len, void *value, void *opaque) {
         }
 }
 
-static int cmp_i64(const void *a, const void *b) {
-        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-        return (x > y) - (x < y);
-}
-
-typedef struct keys_ctx_s {
-        int64_t *keys;
-        size_t   cnt;
-} keys_ctx_t;
-
-static void keys_cb(uint64_t key, void *value, void *opaque) {
-        keys_ctx_t *k = opaque;
-
-        if (value)
-                k->keys[k->cnt++] = (int64_t)key;
-}
-
-/* How far side \p part lets windows be judged: the end of what it emitted,
- * or no limit if it is not assigned, or has nothing open and is at the
- * end of a backfill or has been silent for error_rate.max_wait_ms. */
-static int64_t side_bound(const tracker_t *t, const rs_stream_part_t *part,
-                          int64_t done, int64_t active_ms, int64_t now) {
-        if (!part)
-                return INT64_MAX;
-        if (rs_window_open_cnt(part->win) == 0 &&
-            ((t->conf->stream.until_eof && part->eof) ||
-             now - active_ms >= t->conf->rate_max_wait_ms))
-                return INT64_MAX;
-        return done;
-}
-
 /* Judges window [start, start + size) of \p pair: its pending routes and
  * the open issues of routes that had neither errors nor page views. */
-static int judge_window(tracker_t *t, pair_t *pair, int64_t start,
-                        int64_t size) {
+static int judge_window(tracker_t *t, pair_t *pair, int64_t start, int64_t size,
+                        rs_map_t *win) {
         judge_ctx_t x = {t, pair, start, start + size, "", "", 0};
-        rs_map_t  **win;
         rate_t     *r, **pp;
 
         rs_pg_timestamp(x.start, x.ts_start, sizeof(x.ts_start));
         rs_pg_timestamp(x.end, x.ts_end, sizeof(x.ts_end));
         for (r = pair->open; r; r = r->next_open)
                 r->seen = 0;
-        win = (rs_map_t **)rs_map64_get(pair->pending, (uint64_t)start);
-        if (win && *win) {
-                rs_map_foreach(*win, judge_cb, &x);
-                rs_map_foreach(*win, pending_free_cb, NULL);
-                rs_map_destroy(*win);
-                *win = NULL;
+        if (win) {
+                rs_map_foreach(win, judge_cb, &x);
+                rs_map_foreach(win, pending_free_cb, NULL);
+                rs_map_destroy(win);
         }
         for (r = pair->open; r && !x.failed; r = r->next_open) {
                 pend_t none = {0};
@@ -731,77 +669,27 @@ static int judge_window(tracker_t *t, pair_t *pair, int64_t start,
                         pp = &r->next_open;
                 }
         }
-        pair->evaluated_until = start + size;
-        pair->progress_dirty  = 1;
         return x.failed ? -1 : 0;
 }
 
+static int busy_cb(void *opaque, rs_join_pair_t *jp) {
+        (void)opaque;
+        /* With no issue open, empty windows change nothing. */
+        return ((pair_t *)jp)->open != NULL;
+}
+
+static int judge_window_cb(void *opaque, rs_join_pair_t *jp, int64_t start,
+                           void *pending) {
+        tracker_t *t = opaque;
+
+        return judge_window(t, (pair_t *)jp, start,
+                            t->conf->stream.window_size_ms, pending);
+}
+
 static int evaluate(tracker_t *t, pair_t *pair) {
-        int64_t now  = mono_ms();
-        int64_t size = t->conf->stream.window_size_ms;
-        int64_t eb =
-            side_bound(t, pair->e, pair->e_done, pair->e_active_ms, now);
-        int64_t ab =
-            side_bound(t, pair->a, pair->a_done, pair->a_active_ms, now);
-        int64_t    bound = eb < ab ? eb : ab, s;
-        keys_ctx_t kc    = {0};
-        size_t     i     = 0;
-        int        rc    = 0;
+        static const rs_join_ops_t ops = {busy_cb, judge_window_cb};
 
-        if (bound == INT64_MAX) /* nothing holds back: what either emitted */
-                bound =
-                    pair->e_done > pair->a_done ? pair->e_done : pair->a_done;
-        if (bound == RS_WINDOW_NONE || bound <= pair->evaluated_until)
-                return 0;
-
-        kc.keys = calloc(rs_map64_size(pair->pending) + 1, sizeof(*kc.keys));
-        if (!kc.keys)
-                oom();
-        rs_map64_foreach(pair->pending, keys_cb, &kc);
-        qsort(kc.keys, kc.cnt, sizeof(*kc.keys), cmp_i64);
-
-        s = pair->evaluated_until;
-        while (rc == 0) {
-                /* With no issue open, empty windows change nothing: go
-                 * straight to the next one with something pending. */
-                while (i < kc.cnt && kc.keys[i] < s)
-                        i++;
-                if (!pair->open || s == RS_WINDOW_NONE)
-                        s = i < kc.cnt ? kc.keys[i] : bound;
-                if (s + size > bound)
-                        break;
-                rc = judge_window(t, pair, s, size);
-                s += size;
-        }
-        if (rc == 0 && bound > pair->evaluated_until) {
-                pair->evaluated_until = bound;
-                pair->progress_dirty  = 1;
-        }
-        free(kc.keys);
-
-        /* Forget the judged windows. */
-        if (rc == 0 && kc.cnt) {
-                rs_map64_t *np = rs_map64_new();
-                keys_ctx_t  k2 = {0};
-                if (!np || !(k2.keys = calloc(rs_map64_size(pair->pending) + 1,
-                                              sizeof(*k2.keys))))
-                        oom();
-                rs_map64_foreach(pair->pending, keys_cb, &k2);
-                for (i = 0; i < k2.cnt; i++) {
-                        void **old =
-                            rs_map64_get(pair->pending, (uint64_t)k2.keys[i]);
-                        int    created;
-                        void **slot;
-                        if (!(slot = rs_map64_put(np, (uint64_t)k2.keys[i],
-                                                  &created)))
-                                oom();
-                        *slot = *old;
-                }
-                free(k2.keys);
-                rs_map64_destroy(pair->pending);
-                pair->pending = np;
-        }
-        return rc;
+        return rs_join_evaluate(&pair->j, &t->jconf, &ops, t);
 }
 
 typedef struct pv_ctx_s {
@@ -823,10 +711,10 @@ static void pv_emit_cb(const void *key, size_t len, void *value, void *opaque) {
         rs_pg_batch_str(t->b_pv, tenant);
         rs_pg_batch_str(t->b_pv, route);
         rs_pg_batch_str(t->b_pv, x->ts);
-        rs_pg_batch_i64(t->b_pv, x->pair->partition);
+        rs_pg_batch_i64(t->b_pv, x->pair->j.partition);
         rs_pg_batch_f64(t->b_pv, pv->page_views);
         rs_pg_batch_row_end(t->b_pv);
-        if (x->start < x->pair->evaluated_until)
+        if (x->start < x->pair->j.evaluated_until)
                 return; /* judged without it */
         p = pend_get(x->pair, x->start, tenant, route);
         p->page_views += pv->page_views;
@@ -854,12 +742,12 @@ int rates_emit(tracker_t *t, rs_stream_part_t *part) {
                         }
                         n++;
                 }
-                pair->a_done = rs_window_closed_until(part->win);
+                rs_join_closed(&pair->j, SIDE_PV);
         } else {
                 pstate_t *ps = part->state;
                 if (!(pair = ps->pair))
                         return 0;
-                pair->e_done = rs_window_closed_until(part->win);
+                rs_join_closed(&pair->j, SIDE_ERRORS);
         }
         return evaluate(t, pair) == -1 ? -1 : n;
 }
@@ -879,7 +767,7 @@ static void state_row_cb(const void *key, size_t len, void *value,
                 return;
         rs_pg_batch_str(t->b_rate_state, r->tenant);
         rs_pg_batch_str(t->b_rate_state, r->route);
-        rs_pg_batch_i64(t->b_rate_state, pair->partition);
+        rs_pg_batch_i64(t->b_rate_state, pair->j.partition);
         rs_pg_batch_i64(t->b_rate_state, r->over_windows);
         rs_pg_batch_str(t->b_rate_state, r->issue_id[0] ? r->issue_id : NULL);
         if (r->issue_id[0])
@@ -900,18 +788,18 @@ int rates_write(tracker_t *t, rs_pg_t *pg, char *errstr, size_t errstr_size) {
         /* States and progress: the latest, rebuilt for each attempt. */
         rs_pg_batch_clear(t->b_rate_state);
         rs_pg_batch_clear(t->b_progress);
-        for (i = 0; i < t->pair_cnt; i++) {
-                pair_t *pair = t->pairs[i];
+        for (i = 0; i < t->join.cnt; i++) {
+                pair_t *pair = (pair_t *)t->join.pairs[i];
                 void   *ctx[2];
                 if (!pair)
                         continue;
                 ctx[0] = t;
                 ctx[1] = pair;
                 rs_map_foreach(pair->rates, state_row_cb, ctx);
-                if (pair->progress_dirty &&
-                    pair->evaluated_until != RS_WINDOW_NONE) {
-                        rs_pg_batch_i64(t->b_progress, pair->partition);
-                        rs_pg_batch_i64(t->b_progress, pair->evaluated_until);
+                if (pair->j.progress_dirty &&
+                    pair->j.evaluated_until != RS_WINDOW_NONE) {
+                        rs_pg_batch_i64(t->b_progress, pair->j.partition);
+                        rs_pg_batch_i64(t->b_progress, pair->j.evaluated_until);
                         rs_pg_batch_row_end(t->b_progress);
                 }
         }
@@ -945,10 +833,11 @@ void rates_written(tracker_t *t) {
         rs_pg_batch_clear(t->b_rates);
         rs_pg_batch_clear(t->b_rate_state);
         rs_pg_batch_clear(t->b_progress);
-        for (i = 0; i < t->pair_cnt; i++) {
-                if (!t->pairs[i])
+        for (i = 0; i < t->join.cnt; i++) {
+                pair_t *pair = (pair_t *)t->join.pairs[i];
+                if (!pair)
                         continue;
-                t->pairs[i]->progress_dirty = 0;
-                rs_map_foreach(t->pairs[i]->rates, clean_cb, NULL);
+                pair->j.progress_dirty = 0;
+                rs_map_foreach(pair->rates, clean_cb, NULL);
         }
 }

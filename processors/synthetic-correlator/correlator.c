@@ -295,13 +295,8 @@ void cor_bucket_move(bucket_t *dst, bucket_t *src) {
 }
 
 bucket_t *cor_pending(pair_t *pair, int64_t start) {
-        bucket_t **slot;
-        int        created;
+        bucket_t **slot = (bucket_t **)rs_join_pending(&pair->j, start);
 
-        slot =
-            (bucket_t **)rs_map64_put(pair->pending, (uint64_t)start, &created);
-        if (!slot)
-                cor_oom();
         if (!*slot)
                 *slot = cor_bucket_new();
         return *slot;
@@ -394,7 +389,7 @@ static void runs_message(correlator_t *c, rs_stream_part_t *part,
         size_t  rlen;
         int     rc, created;
 
-        pair->s_active_ms = cor_mono_ms();
+        rs_join_touch(&pair->j, COR_RUNS);
         rc = rs_avro_decoder_decode(c->dec_runs, msg->payload, msg->len, &val,
                                     err, sizeof(err));
         if (rc) {
@@ -417,7 +412,7 @@ static void runs_message(correlator_t *c, rs_stream_part_t *part,
         if (rs_window_is_late(part->win, r.timestamp_ms) ||
             rs_window_start_of(rs_window_size(part->win), r.timestamp_ms) +
                     rs_window_size(part->win) <=
-                pair->evaluated_until) {
+                pair->j.evaluated_until) {
                 snprintf(err, sizeof(err),
                          "run at %" PRId64 " ms is in a bucket closed already",
                          r.timestamp_ms);
@@ -513,7 +508,7 @@ static void field_message(correlator_t *c, rs_stream_part_t *part,
         int                rc, is_device;
         size_t             i;
 
-        pair->a_active_ms = cor_mono_ms();
+        rs_join_touch(&pair->j, COR_FIELD);
         rc = rs_avro_decoder_decode(c->dec_aggs, msg->payload, msg->len, &val,
                                     err, sizeof(err));
         if (rc) {
@@ -549,7 +544,7 @@ static void field_message(correlator_t *c, rs_stream_part_t *part,
                 return;
         }
         if (rs_window_is_late(part->win, agg.window_start_ms) ||
-            start + size <= pair->evaluated_until) {
+            start + size <= pair->j.evaluated_until) {
                 if (!replay)
                         rs_counter_add(c->c_field_skipped, 1);
                 return; /* judged without it: counted, not dead-lettered */
@@ -646,7 +641,7 @@ static void write_run(correlator_t *c, const pair_t *pair, int64_t start,
         rs_pg_batch_str(b, ts);
         rs_pg_timestamp(start, ts, sizeof(ts));
         rs_pg_batch_str(b, ts);
-        rs_pg_batch_i64(b, pair->partition);
+        rs_pg_batch_i64(b, pair->j.partition);
         rs_pg_batch_str(b, r->location);
         rs_pg_batch_str(b, r->device_profile);
         rs_pg_batch_str(b, r->network_profile);
@@ -697,7 +692,7 @@ static void write_field_cb(const void *key, size_t len, void *value,
                 rs_pg_batch_str(b, device);
                 rs_pg_batch_str(b, x->ts);
                 rs_pg_batch_str(b, cor_metric_name[m]);
-                rs_pg_batch_i64(b, x->pair->partition);
+                rs_pg_batch_i64(b, x->pair->j.partition);
                 rs_pg_batch_f64(b, f->page_views);
                 rs_pg_batch_f64(b, f->weight[m]);
                 rs_pg_batch_i64(b, f->samples[m]);
@@ -720,7 +715,7 @@ static void write_seg_cb(const void *key, size_t len, void *value,
         rs_pg_batch_str(b, x->ts);
         rs_pg_batch_str(b, type);
         rs_pg_batch_str(b, val);
-        rs_pg_batch_i64(b, x->pair->partition);
+        rs_pg_batch_i64(b, x->pair->j.partition);
         rs_pg_batch_f64(b, *(double *)value);
         rs_pg_batch_row_end(b);
 }
@@ -748,14 +743,11 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
                         for (i = 0; i < b->run_cnt; i++)
                                 write_run(c, pair, start, b->runs[i]);
                 }
-                if (start >= pair->evaluated_until)
+                if (start >= pair->j.evaluated_until)
                         cor_bucket_move(cor_pending(pair, start), b);
                 cor_bucket_free(b);
         }
-        if (field)
-                pair->a_done = rs_window_closed_until(part->win);
-        else
-                pair->s_done = rs_window_closed_until(part->win);
+        rs_join_closed(&pair->j, field ? COR_FIELD : COR_RUNS);
         return cor_evaluate(c, pair) == -1 ? -1 : n;
 }
 
@@ -805,37 +797,21 @@ static void on_written(void *opaque) {
  */
 static int on_part_open(void *opaque, rs_stream_part_t *part, rs_pg_t *pg,
                         char *errstr, size_t errstr_size) {
-        correlator_t *c = opaque;
-        int32_t       p = part->partition;
-        pair_t       *pair;
+        correlator_t *c    = opaque;
+        pair_t       *pair = (pair_t *)rs_join_get(&c->join, part->partition);
 
-        if (p >= c->pair_cnt) {
-                pair_t **np = realloc(c->pairs, (size_t)(p + 1) * sizeof(*np));
-                if (!np)
-                        cor_oom();
-                memset(np + c->pair_cnt, 0,
-                       (size_t)(p + 1 - c->pair_cnt) * sizeof(*np));
-                c->pairs    = np;
-                c->pair_cnt = p + 1;
-        }
-        if (!(pair = c->pairs[p])) {
-                if (!(pair = cor_pair_new(c, p)))
+        if (!pair) {
+                if (!(pair = cor_pair_new(c, part->partition)))
                         cor_oom();
                 if (cor_pair_load(c, pair, pg, errstr, errstr_size) == -1) {
                         cor_pair_free(pair);
                         return -1;
                 }
-                c->pairs[p] = pair;
+                if (rs_join_set(&c->join, part->partition, &pair->j) == -1)
+                        cor_oom();
         }
-        if (is_field_part(c, part)) {
-                pair->a           = part;
-                pair->a_done      = rs_window_closed_until(part->win);
-                pair->a_active_ms = cor_mono_ms();
-        } else {
-                pair->s           = part;
-                pair->s_done      = rs_window_closed_until(part->win);
-                pair->s_active_ms = cor_mono_ms();
-        }
+        rs_join_attach(&pair->j, is_field_part(c, part) ? COR_FIELD : COR_RUNS,
+                       part);
         part->state = pair;
         return 0;
 }
@@ -852,16 +828,10 @@ static void on_part_close(void *opaque, rs_stream_part_t *part) {
 
         rs_window_foreach(part->win, window_free_cb, NULL);
         part->state = NULL;
-        if (!pair)
-                return;
-        if (pair->a == part)
-                pair->a = NULL;
-        if (pair->s == part)
-                pair->s = NULL;
         /* Both sides go together (eager rebalancing revokes everything);
          * the next owner loads the pair from what is stored. */
-        if (!pair->a && !pair->s) {
-                c->pairs[pair->partition] = NULL;
+        if (pair && rs_join_detach(&pair->j, part)) {
+                rs_join_set(&c->join, pair->j.partition, NULL);
                 cor_pair_free(pair);
         }
 }
@@ -1000,6 +970,9 @@ correlator_t *correlator_new(const correlator_conf_t *conf, char *errstr,
                          conf->history_ms / conf->bucket_ms);
                 goto fail;
         }
+        c->jconf.window_ms      = conf->bucket_ms;
+        c->jconf.max_wait_ms    = conf->max_wait_ms;
+        c->jconf.until_eof      = conf->stream.until_eof;
         c->history              = (size_t)(conf->history_ms / conf->bucket_ms);
         c->points               = (size_t)(conf->window_ms / conf->bucket_ms);
         c->sconf                = conf->stream;
@@ -1108,9 +1081,9 @@ void correlator_destroy(correlator_t *c) {
         if (!c)
                 return;
         rs_stream_destroy(c->stream);
-        for (i = 0; i < c->pair_cnt; i++)
-                cor_pair_free(c->pairs[i]);
-        free(c->pairs);
+        for (i = 0; i < c->join.cnt; i++)
+                cor_pair_free((pair_t *)c->join.pairs[i]);
+        rs_join_destroy(&c->join);
         free(c->topics);
         free(c->skbuf);
         rs_pg_batch_destroy(c->b_tests);

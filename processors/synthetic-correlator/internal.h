@@ -12,6 +12,7 @@
 #include "rumstream/correlate.h"
 #include "rumstream/event.h"
 #include "rumstream/issues.h"
+#include "rumstream/join.h"
 #include "rumstream/map.h"
 #include "rumstream/pg.h"
 #include "rumstream/pii.h"
@@ -127,18 +128,16 @@ typedef struct tenant_s {
         size_t     seg_cnt, seg_cap;
 } tenant_t;
 
+/* Sides of a pair (rs_join_pair_t.side). */
+#define COR_RUNS  0 /* synthetic.events */
+#define COR_FIELD 1 /* rum.aggregates */
+
 typedef struct pair_s {
-        int32_t           partition;
-        rs_stream_part_t *s, *a; /* runs and field sides; NULL: unassigned */
-        int64_t           s_done, a_done; /* end of the last bucket closed */
-        int64_t           s_active_ms, a_active_ms;
-        int64_t           evaluated_until;
-        int               progress_dirty;
-        rs_map64_t       *pending; /* bucket start -> bucket_t */
-        rs_map_t         *keys;    /* tenant \0 route \0 device -> lkey_t */
-        size_t            key_cnt; /* live entries of keys */
-        rs_map_t         *fails;   /* tenant \0 route -> fail_t */
-        rs_map_t         *tenants; /* name -> tenant_t */
+        rs_join_pair_t j;       /* first: a pair_t is its rs_join_pair_t */
+        rs_map_t      *keys;    /* tenant \0 route \0 device -> lkey_t */
+        size_t         key_cnt; /* live entries of keys */
+        rs_map_t      *fails;   /* tenant \0 route -> fail_t */
+        rs_map_t      *tenants; /* name -> tenant_t */
 } pair_t;
 
 struct correlator_s {
@@ -155,8 +154,8 @@ struct correlator_s {
         rs_correlate_gap_conf_t  gconf;
         size_t                   history; /* buckets of gap history */
         size_t                   points;  /* buckets of the window */
-        pair_t                 **pairs;   /* by partition number */
-        int32_t                  pair_cnt;
+        rs_join_t                join;    /* pairs by partition number */
+        rs_join_conf_t           jconf;
         unsigned char           *skbuf;
         size_t                   skbuf_size;
         rs_pg_batch_t *b_tests, *b_field, *b_segs, *b_corr, *b_cov, *b_base,
@@ -182,7 +181,6 @@ void        cor_bucket_move(bucket_t *dst, bucket_t *src);
 bucket_t   *cor_pending(pair_t *pair, int64_t start);
 
 /* judge.c */
-int64_t cor_mono_ms(void);
 pair_t *cor_pair_new(correlator_t *c, int32_t partition);
 void    cor_pair_free(pair_t *pair);
 /** @brief Loads what is stored for the pair: progress, issue states, the

@@ -32,13 +32,6 @@
 
 #include "internal.h"
 
-int64_t cor_mono_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Keys, tenants, failures.
  */
@@ -126,35 +119,33 @@ static void tenant_free_cb(const void *key, size_t len, void *value,
         tenant_free(value);
 }
 
-static void pending_free_cb(uint64_t key, void *value, void *opaque) {
-        (void)key;
-        (void)opaque;
-        cor_bucket_free(value);
-}
-
 pair_t *cor_pair_new(correlator_t *c, int32_t partition) {
         pair_t *pair = calloc(1, sizeof(*pair));
 
         (void)c;
-        if (!pair || !(pair->pending = rs_map64_new()) ||
+        if (!pair)
+                return NULL;
+        if (rs_join_pair_init(&pair->j, partition) == -1 ||
             !(pair->keys = rs_map_new()) || !(pair->fails = rs_map_new()) ||
             !(pair->tenants = rs_map_new())) {
                 cor_pair_free(pair);
                 return NULL;
         }
-        pair->partition       = partition;
-        pair->evaluated_until = RS_WINDOW_NONE;
-        pair->s_done          = RS_WINDOW_NONE;
-        pair->a_done          = RS_WINDOW_NONE;
         return pair;
+}
+
+static void pending_free_cb(int64_t start, void *value, void *opaque) {
+        (void)start;
+        (void)opaque;
+        cor_bucket_free(value);
 }
 
 void cor_pair_free(pair_t *pair) {
         if (!pair)
                 return;
-        if (pair->pending) {
-                rs_map64_foreach(pair->pending, pending_free_cb, NULL);
-                rs_map64_destroy(pair->pending);
+        if (pair->j.pending) {
+                rs_join_pending_foreach(&pair->j, pending_free_cb, NULL);
+                rs_join_pair_fini(&pair->j);
         }
         if (pair->keys) {
                 rs_map_foreach(pair->keys, key_free_cb, NULL);
@@ -926,13 +917,12 @@ static void seg_cb(const void *key, size_t len, void *value, void *opaque) {
                 seg_add(tn, x->b, type, val, *(double *)value);
 }
 
-static int judge_bucket(correlator_t *c, pair_t *pair, int64_t b, int silent) {
-        int64_t    size = c->conf->bucket_ms, end = b + size;
-        bucket_t **slot = (bucket_t **)rs_map64_get(pair->pending, (uint64_t)b);
-        bucket_t  *pb   = slot ? *slot : NULL;
-        size_t     i, cnt;
-        kref_t    *refs;
-        int        rc = 0, m;
+static int judge_bucket(correlator_t *c, pair_t *pair, int64_t b, bucket_t *pb,
+                        int silent) {
+        int64_t size = c->conf->bucket_ms, end = b + size;
+        size_t  i, cnt;
+        kref_t *refs;
+        int     rc = 0, m;
 
         if (pb && pb->run_cnt) {
                 qsort(pb->runs, pb->run_cnt, sizeof(*pb->runs), run_cmp);
@@ -1037,10 +1027,6 @@ static int judge_bucket(correlator_t *c, pair_t *pair, int64_t b, int silent) {
         }
         free(refs);
 
-        if (pb) {
-                cor_bucket_free(pb);
-                *slot = NULL;
-        }
         return rc;
 }
 
@@ -1080,63 +1066,6 @@ static rs_map_t *compact(rs_map_t *map) {
         return nm;
 }
 
-typedef struct keys64_s {
-        int64_t *keys;
-        size_t   cnt;
-} keys64_t;
-
-static void keys64_cb(uint64_t key, void *value, void *opaque) {
-        keys64_t *k = opaque;
-
-        if (value)
-                k->keys[k->cnt++] = (int64_t)key;
-}
-
-static int cmp_i64(const void *a, const void *b) {
-        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-        return (x > y) - (x < y);
-}
-
-/* The pending buckets' starts, sorted. Caller frees keys. */
-static keys64_t pending_keys(pair_t *pair) {
-        keys64_t k = {calloc(rs_map64_size(pair->pending) + 1, sizeof(int64_t)),
-                      0};
-
-        if (!k.keys)
-                cor_oom();
-        rs_map64_foreach(pair->pending, keys64_cb, &k);
-        qsort(k.keys, k.cnt, sizeof(*k.keys), cmp_i64);
-        return k;
-}
-
-static void compact_pending(pair_t *pair) {
-        keys64_t    k;
-        rs_map64_t *np;
-        size_t      i;
-
-        if (rs_map64_size(pair->pending) < 64)
-                return;
-        k = pending_keys(pair);
-        if (rs_map64_size(pair->pending) < 2 * k.cnt) {
-                free(k.keys);
-                return;
-        }
-        if (!(np = rs_map64_new()))
-                cor_oom();
-        for (i = 0; i < k.cnt; i++) {
-                void **old = rs_map64_get(pair->pending, (uint64_t)k.keys[i]);
-                int    created;
-                void **slot = rs_map64_put(np, (uint64_t)k.keys[i], &created);
-                if (!slot)
-                        cor_oom();
-                *slot = *old;
-        }
-        free(k.keys);
-        rs_map64_destroy(pair->pending);
-        pair->pending = np;
-}
-
 static void fail_forget_cb(const void *key, size_t len, void *value,
                            void *opaque) {
         pair_t *pair = opaque;
@@ -1151,62 +1080,27 @@ static void fail_forget_cb(const void *key, size_t len, void *value,
 }
 
 /*
- * Judging what both sides are past.
+ * Judging what both sides are past (common/join).
  */
+static int busy_cb(void *opaque, rs_join_pair_t *jp) {
+        (void)opaque;
+        /* An alive key gets an evaluation every bucket, data or not. */
+        return ((pair_t *)jp)->key_cnt > 0;
+}
 
-/* How far side \p part lets buckets be judged: the end of what it closed,
- * or no limit if it is not assigned, or has nothing open and is at the
- * end of a backfill or has been silent for max_wait_ms. */
-static int64_t side_bound(const correlator_t *c, const rs_stream_part_t *part,
-                          int64_t done, int64_t active_ms, int64_t now) {
-        if (!part)
-                return INT64_MAX;
-        if (rs_window_open_cnt(part->win) == 0 &&
-            ((c->conf->stream.until_eof && part->eof) ||
-             now - active_ms >= c->conf->max_wait_ms))
-                return INT64_MAX;
-        return done;
+static int judge_cb(void *opaque, rs_join_pair_t *jp, int64_t start,
+                    void *pending) {
+        int rc = judge_bucket(opaque, (pair_t *)jp, start, pending, 0);
+
+        cor_bucket_free(pending);
+        return rc;
 }
 
 int cor_evaluate(correlator_t *c, pair_t *pair) {
-        int64_t now  = cor_mono_ms();
-        int64_t size = c->conf->bucket_ms;
-        int64_t sb =
-            side_bound(c, pair->s, pair->s_done, pair->s_active_ms, now);
-        int64_t ab =
-            side_bound(c, pair->a, pair->a_done, pair->a_active_ms, now);
-        int64_t  bound = sb < ab ? sb : ab, s;
-        keys64_t k;
-        size_t   i  = 0;
-        int      rc = 0;
+        static const rs_join_ops_t ops = {busy_cb, judge_cb};
+        int                        rc;
 
-        if (bound == INT64_MAX) /* nothing holds back: what either closed */
-                bound =
-                    pair->s_done > pair->a_done ? pair->s_done : pair->a_done;
-        if (bound == RS_WINDOW_NONE || bound <= pair->evaluated_until)
-                return 0;
-        k = pending_keys(pair);
-        s = pair->evaluated_until;
-        while (rc == 0) {
-                /* With no key alive, an empty bucket changes nothing: go
-                 * straight to the next one with something pending. */
-                while (i < k.cnt && k.keys[i] < s)
-                        i++;
-                if (!pair->key_cnt || s == RS_WINDOW_NONE)
-                        s = i < k.cnt ? k.keys[i] : bound;
-                if (s + size > bound)
-                        break;
-                rc = judge_bucket(c, pair, s, 0);
-                s += size;
-                pair->evaluated_until = s;
-                pair->progress_dirty  = 1;
-        }
-        free(k.keys);
-        if (rc == 0 && bound > pair->evaluated_until) {
-                pair->evaluated_until = bound;
-                pair->progress_dirty  = 1;
-        }
-        compact_pending(pair);
+        rc            = rs_join_evaluate(&pair->j, &c->jconf, &ops, c);
         pair->keys    = compact(pair->keys);
         pair->tenants = compact(pair->tenants);
         rs_map_foreach(pair->fails, fail_forget_cb, pair);
@@ -1238,7 +1132,7 @@ static void base_row_cb(const void *key, size_t len, void *value,
                 rs_pg_batch_str(b, k->route);
                 rs_pg_batch_str(b, k->device);
                 rs_pg_batch_str(b, cor_metric_name[m]);
-                rs_pg_batch_i64(b, pair->partition);
+                rs_pg_batch_i64(b, pair->j.partition);
                 rs_pg_timestamp(gs->evaluated_at, ts, sizeof(ts));
                 rs_pg_batch_str(b, ts);
                 rs_pg_batch_bool(b, gs->g.valid);
@@ -1283,7 +1177,7 @@ static void fail_row_cb(const void *key, size_t len, void *value,
                 return;
         rs_pg_batch_str(b, f->tenant);
         rs_pg_batch_str(b, f->route);
-        rs_pg_batch_i64(b, pair->partition);
+        rs_pg_batch_i64(b, pair->j.partition);
         rs_pg_batch_i64(b, f->consecutive);
         if (f->consecutive)
                 rs_pg_batch_i64(b, f->streak_ms);
@@ -1307,8 +1201,8 @@ void cor_state_rows(correlator_t *c) {
         rs_pg_batch_clear(c->b_base);
         rs_pg_batch_clear(c->b_fail);
         rs_pg_batch_clear(c->b_progress);
-        for (i = 0; i < c->pair_cnt; i++) {
-                pair_t *pair = c->pairs[i];
+        for (i = 0; i < c->join.cnt; i++) {
+                pair_t *pair = (pair_t *)c->join.pairs[i];
                 void   *ctx[2];
                 if (!pair)
                         continue;
@@ -1316,10 +1210,10 @@ void cor_state_rows(correlator_t *c) {
                 ctx[1] = pair;
                 rs_map_foreach(pair->keys, base_row_cb, ctx);
                 rs_map_foreach(pair->fails, fail_row_cb, ctx);
-                if (pair->progress_dirty &&
-                    pair->evaluated_until != RS_WINDOW_NONE) {
-                        rs_pg_batch_i64(c->b_progress, pair->partition);
-                        rs_pg_batch_i64(c->b_progress, pair->evaluated_until);
+                if (pair->j.progress_dirty &&
+                    pair->j.evaluated_until != RS_WINDOW_NONE) {
+                        rs_pg_batch_i64(c->b_progress, pair->j.partition);
+                        rs_pg_batch_i64(c->b_progress, pair->j.evaluated_until);
                         rs_pg_batch_row_end(c->b_progress);
                 }
         }
@@ -1352,11 +1246,11 @@ static void fail_clean_cb(const void *key, size_t len, void *value,
 void cor_state_written(correlator_t *c) {
         int32_t i;
 
-        for (i = 0; i < c->pair_cnt; i++) {
-                pair_t *pair = c->pairs[i];
+        for (i = 0; i < c->join.cnt; i++) {
+                pair_t *pair = (pair_t *)c->join.pairs[i];
                 if (!pair)
                         continue;
-                pair->progress_dirty = 0;
+                pair->j.progress_dirty = 0;
                 rs_map_foreach(pair->keys, key_clean_cb, NULL);
                 rs_map_foreach(pair->fails, fail_clean_cb, NULL);
         }
@@ -1574,10 +1468,10 @@ int cor_pair_load(correlator_t *c, pair_t *pair, rs_pg_t *pg, char *errstr,
         const char *p_field[2] = {part, from_field};
         PGresult   *res;
         int64_t     e, size = c->conf->bucket_ms;
-        keys64_t    k;
-        size_t      i;
+        int64_t    *starts;
+        size_t      n, i;
 
-        snprintf(part, sizeof(part), "%" PRId32, pair->partition);
+        snprintf(part, sizeof(part), "%" PRId32, pair->j.partition);
         res = rs_pg_query(pg,
                           "SELECT evaluated_until FROM correlation_progress "
                           "WHERE partition = $1",
@@ -1586,7 +1480,7 @@ int cor_pair_load(correlator_t *c, pair_t *pair, rs_pg_t *pg, char *errstr,
                 return -1;
         e = PQntuples(res) ? i64_col(res, 0, 0) : RS_WINDOW_NONE;
         PQclear(res);
-        pair->evaluated_until = e;
+        pair->j.evaluated_until = e;
         /* Which keys are alive at the oldest bucket of the history depends
          * on runs up to a history before it. */
         snprintf(from_runs, sizeof(from_runs), "%" PRId64,
@@ -1602,10 +1496,14 @@ int cor_pair_load(correlator_t *c, pair_t *pair, rs_pg_t *pg, char *errstr,
             load_segs(pair, pg, p_field, errstr, errstr_size) == -1)
                 return -1;
         /* Judge the history again, silently. */
-        k = pending_keys(pair);
-        for (i = 0; i < k.cnt && k.keys[i] < e; i++)
-                judge_bucket(c, pair, k.keys[i], 1);
-        free(k.keys);
-        compact_pending(pair);
+        n = rs_join_pending_starts(&pair->j, &starts);
+        for (i = 0; i < n && starts[i] < e; i++) {
+                void    **slot = rs_join_pending(&pair->j, starts[i]);
+                bucket_t *pb   = *slot;
+                *slot          = NULL;
+                judge_bucket(c, pair, starts[i], pb, 1);
+                cor_bucket_free(pb);
+        }
+        free(starts);
         return 0;
 }
