@@ -178,6 +178,15 @@ void rs_it_produce_synthetic(rs_kafka_producer_t *p, const char *topic,
             r->tenant_id);
 }
 
+void rs_it_produce_issue(rs_kafka_producer_t *p, const char *topic,
+                         const rs_issue_t *is) {
+        rs_avro_encoder_t *enc = encoder(RS_SCHEMA_ID_ISSUE);
+
+        produce_encoded(p, topic, enc,
+                        rs_issue_write(rs_avro_encoder_value(enc), is),
+                        is->tenant_id);
+}
+
 void rs_it_produce_aggregate(rs_kafka_producer_t *p, const char *topic,
                              const rs_rum_aggregate_t *agg) {
         rs_avro_encoder_t *enc = encoder(RS_SCHEMA_ID_RUM_AGGREGATE);
@@ -504,6 +513,19 @@ char *rs_it_correlator_digest(const char *dsn) {
             {"synthetic_coverage",
              "tenant_id, evaluated_at, segment_type, segment_value"},
             {"correlation_progress", "partition"},
+            {"issues", "issue_id"},
+            {"issue_versions", "issue_id, version"},
+        };
+
+        return digests(dsn, t, sizeof(t) / sizeof(*t));
+}
+
+char *rs_it_anomaly_digest(const char *dsn) {
+        static const digest_table_t t[] = {
+            {"anomaly_series", "tenant_id, route, segment_type, "
+                               "segment_value, metric, window_start"},
+            {"anomaly_state", "tenant_id, route, segment_type, "
+                              "segment_value, metric, kind"},
             {"issues", "issue_id"},
             {"issue_versions", "issue_id, version"},
         };

@@ -53,6 +53,10 @@ void rs_it_produce_synthetic(rs_kafka_producer_t *p, const char *topic,
 void rs_it_produce_aggregate(rs_kafka_producer_t *p, const char *topic,
                              const rs_rum_aggregate_t *agg);
 
+/** @brief Produces one Issue likewise. */
+void rs_it_produce_issue(rs_kafka_producer_t *p, const char *topic,
+                         const rs_issue_t *is);
+
 /** @brief Produces raw bytes with \p key. */
 void rs_it_produce_raw(rs_kafka_producer_t *p, const char *topic,
                        const char *key, const void *buf, size_t len);
@@ -153,6 +157,11 @@ char *rs_it_tracker_digest(const char *dsn);
 /** @brief Digests of the synthetic-correlator's tables, as
  *         rs_it_aggregator_digest(). Caller frees. */
 char *rs_it_correlator_digest(const char *dsn);
+
+/** @brief Digests of the anomaly-detector's tables (series, states,
+ *         issues, issue versions), as rs_it_aggregator_digest(). Caller
+ *         frees. */
+char *rs_it_anomaly_digest(const char *dsn);
 
 /**
  * @brief Produces generated errors (seed \p seed, \p tenants tenants as

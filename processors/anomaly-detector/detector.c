@@ -1,0 +1,660 @@
+/*
+ * anomaly-detector: configuration, input and wiring. See detector.h for
+ * what it does; judge.c judges the windows and keeps the series.
+ *
+ * An open window's payload is a map from (tenant, route, segment type,
+ * segment value) to the cell of the one aggregate the aggregator wrote for
+ * it (its page views and a sketch per configured metric). When the window
+ * closes, judge.c judges its cells and they are freed.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rumstream/log.h"
+#include "rumstream/route.h"
+
+#include "internal.h"
+
+/* clang-format off */
+const rs_conf_item_t detector_conf_table[] = {
+    RS_STREAM_CONF_ITEMS(detector_conf_t, PROCESSOR, "rum.aggregates"),
+    {"issues_topic", RS_CONF_STRING, offsetof(detector_conf_t, issues_topic),
+     "issues", 0, -1, NULL, "Topic of the Issue records"},
+    {"metrics", RS_CONF_STRING, offsetof(detector_conf_t, metrics),
+     "lcp,inp,cls,fcp,ttfb", 0, -1, NULL,
+     "Metrics judged, comma-separated (vitals, nav.*, custom.<timing>)"},
+    {"segment_types", RS_CONF_STRING,
+     offsetof(detector_conf_t, segment_types), "all,device", 0, -1, NULL,
+     "Segment types judged (all, device, country, connection); with "
+     "device, issues of the route name the devices that drove them"},
+    {"budget.rules", RS_CONF_STRING, offsetof(detector_conf_t, rules),
+     "lcp > 4000 for 5 windows: high; inp > 500 for 5 windows: high; "
+     "cls > 0.25 for 5 windows: high", 0, -1, NULL,
+     "Budget rules (common/detect.h 5), per-tenant overrides in "
+     "tenant blocks; empty: none"},
+    {"detect.history", RS_CONF_INT, offsetof(detector_conf_t, history),
+     "60", 1, 100000, NULL, "Windows with data in the baseline level"},
+    {"detect.min_history", RS_CONF_INT,
+     offsetof(detector_conf_t, min_history), "30", 1, 100000, NULL,
+     "Windows with data a baseline needs"},
+    {"detect.spread_floor", RS_CONF_DOUBLE,
+     offsetof(detector_conf_t, spread_floor), "0.02", 0, 1, NULL,
+     "Smallest spread, relative to the level"},
+    {"detect.seasonal", RS_CONF_STRING, offsetof(detector_conf_t, seasonal),
+     "none", 0, -1, NULL, "none, daily, weekly or auto (needs "
+     "history.season_windows)"},
+    {"detect.season_min_days", RS_CONF_INT,
+     offsetof(detector_conf_t, season_min_days), "3", 1, 1000, NULL,
+     "Distinct days an hour-of-day slot needs"},
+    {"detect.season_min_weeks", RS_CONF_INT,
+     offsetof(detector_conf_t, season_min_weeks), "3", 1, 1000, NULL,
+     "Distinct weeks an hour-of-week slot needs"},
+    {"history.season_windows", RS_CONF_INT,
+     offsetof(detector_conf_t, season_windows), "0", 0, 100000, NULL,
+     "Extra windows kept per series for the seasonal profile"},
+    {"detect.min_samples", RS_CONF_DOUBLE,
+     offsetof(detector_conf_t, min_samples), "50", 1, 1e9, NULL,
+     "Page views a window needs to count"},
+    {"detect.min_degradation", RS_CONF_DOUBLE,
+     offsetof(detector_conf_t, min_degradation), "0.2", 0, 100, NULL,
+     "Relative change a regression needs"},
+    {"detect.z_threshold", RS_CONF_DOUBLE,
+     offsetof(detector_conf_t, z_threshold), "3.5", 0.1, 100, NULL,
+     "Robust score a regression needs"},
+    {"detect.ci_level", RS_CONF_DOUBLE, offsetof(detector_conf_t, ci_level),
+     "0.95", 0.5, 0.999, NULL, "Level of the window p75's interval"},
+    {"detect.high_degradation", RS_CONF_DOUBLE,
+     offsetof(detector_conf_t, high_degradation), "0.5", 0, 100, NULL,
+     "Severity high from this relative change"},
+    {"detect.critical_degradation", RS_CONF_DOUBLE,
+     offsetof(detector_conf_t, critical_degradation), "1.0", 0, 100, NULL,
+     "Severity critical from this relative change"},
+    {"detect.shift_windows", RS_CONF_INT,
+     offsetof(detector_conf_t, shift_windows), "5", 1, RS_DETECT_SHIFT_MAX,
+     NULL, "Recent windows whose median makes a level shift"},
+    {"lifecycle.open_after", RS_CONF_INT,
+     offsetof(detector_conf_t, open_after), "3", 1, 1000, NULL,
+     "Breaching windows in a row that open a regression"},
+    {"lifecycle.resolve_after", RS_CONF_INT,
+     offsetof(detector_conf_t, resolve_after), "5", 1, 1000, NULL,
+     "Healthy windows in a row that resolve an issue"},
+    {"lifecycle.update_fraction", RS_CONF_DOUBLE,
+     offsetof(detector_conf_t, update_fraction), "0.25", 0, 100, NULL,
+     "Move of the value (relative to expected) that updates an issue"},
+    {"limits.max_series", RS_CONF_INT, offsetof(detector_conf_t, max_series),
+     "100000", 1, 100000000, NULL,
+     "Series per partition; more are counted and not tracked"},
+    {"retention.ms", RS_CONF_INT, offsetof(detector_conf_t, retention_ms),
+     "691200000", 3600000, 31622400000, NULL,
+     "Window values kept in anomaly_series (8 days)"},
+    {"retention.prune_every_ms", RS_CONF_INT,
+     offsetof(detector_conf_t, prune_every_ms), "3600000", 60000,
+     86400000, NULL, "Event time between two prunes"},
+    RS_CONF_END};
+/* clang-format on */
+
+const char *const ad_kind_name[AD_NKIND] = {"regression", "budget_breach",
+                                            "level_shift"};
+
+void ad_oom(void) {
+        rs_log_error("out of memory");
+        abort();
+}
+
+char *ad_strdup(const char *s) {
+        char *d = strdup(s ? s : "");
+        if (!d)
+                ad_oom();
+        return d;
+}
+
+void ad_cell_free(cell_t *cell) {
+        int m;
+
+        if (!cell)
+                return;
+        for (m = 0; m < AD_MAX_METRICS; m++)
+                rs_sketch_destroy(cell->sk[m]);
+        free(cell);
+}
+
+static void cell_free_cb(const void *key, size_t len, void *value,
+                         void *opaque) {
+        (void)key;
+        (void)len;
+        (void)opaque;
+        ad_cell_free(value);
+}
+
+static void cells_free(rs_map_t *cells) {
+        if (!cells)
+                return;
+        rs_map_foreach(cells, cell_free_cb, NULL);
+        rs_map_destroy(cells);
+}
+
+/*
+ * Input.
+ */
+static int metric_index(const detector_t *d, const char *name) {
+        int m;
+
+        for (m = 0; m < d->metric_cnt; m++)
+                if (!strcmp(name, d->metric[m]))
+                        return m;
+        return -1;
+}
+
+static int segtype_judged(const detector_t *d, const char *type) {
+        int i;
+
+        for (i = 0; i < d->segtype_cnt; i++)
+                if (!strcmp(type, d->segtype[i]))
+                        return 1;
+        return 0;
+}
+
+static void on_message(void *opaque, rs_stream_part_t *part,
+                       const rd_kafka_message_t *msg, int replay) {
+        detector_t        *d = opaque;
+        rs_rum_aggregate_t agg;
+        avro_value_t      *val;
+        char               err[512], key[RS_EVENT_MAX_TENANT_LEN + 512];
+        const char        *reason;
+        int64_t            start, size = rs_window_size(part->win);
+        rs_sketch_t       *sk[AD_MAX_METRICS]      = {0};
+        int64_t            samples[AD_MAX_METRICS] = {0};
+        rs_map_t         **slot;
+        cell_t           **cslot;
+        size_t             i, klen;
+        int                rc, m, created;
+
+        rc = rs_avro_decoder_decode(d->dec, msg->payload, msg->len, &val, err,
+                                    sizeof(err));
+        if (rc) {
+                rs_stream_dlq(d->stream, msg, rs_avro_err_reason(rc), err,
+                              replay);
+                return;
+        }
+        if (rs_rum_aggregate_read(val, &agg, d->agg_metrics,
+                                  sizeof(d->agg_metrics) /
+                                      sizeof(*d->agg_metrics),
+                                  err, sizeof(err)) == -1) {
+                rs_stream_dlq(d->stream, msg, "invalid", err, replay);
+                return;
+        }
+        if (!segtype_judged(d, agg.segment_type))
+                return;
+        if ((reason = rs_event_check_tenant(agg.tenant_id, err, sizeof(err)))) {
+                rs_stream_dlq(d->stream, msg, reason, err, replay);
+                return;
+        }
+        start = rs_window_start_of(size, agg.window_start_ms);
+        if (start != agg.window_start_ms || agg.window_end_ms != start + size ||
+            agg.window_start_ms < RS_EVENT_MIN_TIME_MS ||
+            strlen(agg.route) >= RS_ROUTE_MAX ||
+            strlen(agg.segment_value) > 64 ||
+            !(agg.page_views >= 0 && agg.page_views < 1e15)) {
+                snprintf(err, sizeof(err),
+                         "aggregate [%" PRId64 ", %" PRId64
+                         ") is not one window of %" PRId64
+                         " ms (window.size_ms must be the aggregator's), or "
+                         "has a bad route, segment or page-view count",
+                         agg.window_start_ms, agg.window_end_ms, size);
+                rs_stream_dlq(d->stream, msg, "invalid", err, replay);
+                return;
+        }
+        if (rs_window_is_late(part->win, agg.window_start_ms)) {
+                snprintf(err, sizeof(err),
+                         "aggregate of window %" PRId64 " judged already",
+                         agg.window_start_ms);
+                rs_stream_dlq(d->stream, msg, "late", err, replay);
+                if (!replay)
+                        rs_counter_add(d->c_late, 1);
+                return;
+        }
+        for (i = 0; i < agg.metric_cnt; i++) {
+                const rs_metric_summary_t *ms = &agg.metrics[i];
+                if ((m = metric_index(d, ms->name)) < 0 || !ms->sketch_len ||
+                    sk[m])
+                        continue;
+                if (!(sk[m] = rs_sketch_deserialize(ms->sketch, ms->sketch_len,
+                                                    err, sizeof(err)))) {
+                        rs_stream_dlq(d->stream, msg, "invalid", err, replay);
+                        goto out;
+                }
+                samples[m] = ms->samples;
+        }
+        rc = rs_window_assign(part->win, agg.window_start_ms, msg->offset,
+                              &start, (void ***)&slot);
+        if (rc == RS_WINDOW_LATE) {
+                snprintf(err, sizeof(err),
+                         "aggregate of window %" PRId64 " judged already",
+                         agg.window_start_ms);
+                rs_stream_dlq(d->stream, msg, "late", err, replay);
+                if (!replay)
+                        rs_counter_add(d->c_late, 1);
+                goto out;
+        }
+        if (rc != RS_WINDOW_OK)
+                ad_oom();
+        if (!*slot && !(*slot = rs_map_new()))
+                ad_oom();
+        klen = ad_series_key(key, sizeof(key), agg.tenant_id, agg.route,
+                             agg.segment_type, agg.segment_value, NULL);
+        if (rs_map_get(*slot, key, klen)) {
+                /* One aggregate per key and window: a second one is an
+                 * aggregator replay. */
+                if (!replay)
+                        rs_counter_add(d->c_duplicates, 1);
+                goto out;
+        }
+        if (rs_map_size(*slot) >= (size_t)d->conf->max_series) {
+                if (!replay)
+                        rs_counter_add(d->c_overflow, 1);
+                goto out;
+        }
+        cslot = (cell_t **)rs_map_put(*slot, key, klen, &created);
+        if (!cslot || !(*cslot = calloc(1, sizeof(cell_t))))
+                ad_oom();
+        (*cslot)->page_views = agg.page_views;
+        for (m = 0; m < d->metric_cnt; m++) {
+                (*cslot)->sk[m]      = sk[m];
+                (*cslot)->samples[m] = samples[m];
+                sk[m]                = NULL;
+        }
+        if (!replay)
+                rs_counter_add(d->c_aggregates, 1);
+out:
+        for (m = 0; m < AD_MAX_METRICS; m++)
+                rs_sketch_destroy(sk[m]);
+}
+
+/*
+ * Closing windows.
+ */
+static int on_emit(void *opaque, rs_stream_part_t *part) {
+        detector_t *d  = opaque;
+        dpart_t    *dp = part->state;
+        int64_t     start;
+        void       *data;
+        int         n = 0;
+
+        while (rs_window_pop_closed(part->win, &start, &data)) {
+                rs_map_t *cells = data;
+                int       rc    = 0;
+                n++;
+                if (cells)
+                        rc = ad_judge_window(d, dp, start,
+                                             rs_window_size(part->win), cells);
+                cells_free(cells);
+                if (rc == -1)
+                        return -1;
+                rs_counter_add(d->c_windows, 1);
+        }
+        ad_prune(d, dp, rs_window_closed_until(part->win));
+        return n;
+}
+
+static int on_write(void *opaque, rs_pg_t *pg, char *errstr,
+                    size_t errstr_size) {
+        detector_t *d = opaque;
+
+        if (rs_pg_batch_rows(d->b_series) > 0 &&
+            rs_pg_batch_flush(pg, d->b_series, errstr, errstr_size) == -1)
+                return -1;
+        if (ad_state_write(d, pg, errstr, errstr_size) == -1)
+                return -1;
+        return rs_issues_write(d->issues, pg, errstr, errstr_size);
+}
+
+static void on_written(void *opaque) {
+        detector_t *d = opaque;
+
+        rs_pg_batch_clear(d->b_series);
+        rs_issues_written(d->issues);
+        ad_state_written(d);
+}
+
+/*
+ * Partitions.
+ */
+static int on_part_open(void *opaque, rs_stream_part_t *part, rs_pg_t *pg,
+                        char *errstr, size_t errstr_size) {
+        detector_t *d = opaque;
+        dpart_t    *dp;
+
+        if (part->partition >= d->part_cap) {
+                int32_t   n  = part->partition + 1;
+                dpart_t **np = realloc(d->parts, (size_t)n * sizeof(*np));
+                if (!np)
+                        ad_oom();
+                memset(np + d->part_cap, 0,
+                       (size_t)(n - d->part_cap) * sizeof(*np));
+                d->parts    = np;
+                d->part_cap = n;
+        }
+        ad_part_free(d->parts[part->partition]);
+        d->parts[part->partition] = NULL;
+        dp                        = ad_part_new(part->partition);
+        if (ad_part_load(d, dp, rs_window_closed_until(part->win), pg, errstr,
+                         errstr_size) == -1) {
+                ad_part_free(dp);
+                return -1;
+        }
+        d->parts[part->partition] = dp;
+        part->state               = dp;
+        return 0;
+}
+
+static void window_free_cb(int64_t start, void *data, void *opaque) {
+        (void)start;
+        (void)opaque;
+        cells_free(data);
+}
+
+static void on_part_close(void *opaque, rs_stream_part_t *part) {
+        detector_t *d = opaque;
+
+        rs_window_foreach(part->win, window_free_cb, NULL);
+        if (part->partition < d->part_cap) {
+                ad_part_free(d->parts[part->partition]);
+                d->parts[part->partition] = NULL;
+        }
+        part->state = NULL;
+}
+
+static const rs_stream_ops_t detector_ops = {
+    .part_open  = on_part_open,
+    .part_close = on_part_close,
+    .message    = on_message,
+    .emit       = on_emit,
+    .write      = on_write,
+    .written    = on_written,
+};
+
+/*
+ * Construction.
+ */
+static const char *const series_cols[] = {
+    "tenant_id", "route",        "segment_type", "segment_value",
+    "metric",    "window_start", "partition",    "p75",
+    "samples",   "ci_low",       "ci_high"};
+static const char *const state_cols[] = {
+    "tenant_id",     "route",         "segment_type",
+    "segment_value", "metric",        "kind",
+    "partition",     "open",          "severity",
+    "breach_run",    "healthy_run",   "change_run",
+    "version",       "since_ms",      "opened_ms",
+    "freeze_ms",     "noticed_value", "noticed_expected",
+    "issue_id",      "changed_at"};
+
+#define NCOLS(a) (sizeof(a) / sizeof(*(a)))
+
+/* Splits a comma-separated list into lower-case trimmed names. */
+static int split_list(const char *list, char (*out)[RS_DETECT_METRIC_MAX],
+                      size_t width, int max, const char *what, char *errstr,
+                      size_t errstr_size) {
+        const char *p = list ? list : "";
+        int         n = 0;
+
+        while (*p) {
+                const char *e = strchr(p, ',');
+                size_t      len, i;
+                if (!e)
+                        e = p + strlen(p);
+                while (p < e && isspace((unsigned char)*p))
+                        p++;
+                len = (size_t)(e - p);
+                while (len && isspace((unsigned char)p[len - 1]))
+                        len--;
+                if (len) {
+                        if (n == max || len >= width) {
+                                snprintf(errstr, errstr_size,
+                                         "%s: too many entries or one too "
+                                         "long",
+                                         what);
+                                return -1;
+                        }
+                        for (i = 0; i < len; i++)
+                                out[n][i] = (char)tolower((unsigned char)p[i]);
+                        out[n][len] = '\0';
+                        n++;
+                }
+                p = *e ? e + 1 : e;
+        }
+        if (!n) {
+                snprintf(errstr, errstr_size, "%s: empty", what);
+                return -1;
+        }
+        return n;
+}
+
+static int setup(detector_t *d, char *errstr, size_t errstr_size) {
+        const detector_conf_t *conf = d->conf;
+        char                   seg[AD_MAX_SEGTYPES][RS_DETECT_METRIC_MAX];
+        rs_detect_kind_t       kinds[AD_NKIND] = {RS_DETECT_KIND_REGRESSION,
+                                                  RS_DETECT_KIND_BUDGET,
+                                                  RS_DETECT_KIND_SHIFT};
+        int                    i, k;
+
+        if ((d->metric_cnt = split_list(conf->metrics, d->metric,
+                                        RS_DETECT_METRIC_MAX, AD_MAX_METRICS,
+                                        "metrics", errstr, errstr_size)) < 0)
+                return -1;
+        for (i = 0; i < d->metric_cnt; i++) {
+                rs_metric_t mt;
+                size_t      j;
+                if (rs_metric_from_name(d->metric[i], &mt) == -1 &&
+                    strncmp(d->metric[i], "custom.", 7)) {
+                        snprintf(errstr, errstr_size,
+                                 "metrics: '%s' is no metric (lcp, inp, cls, "
+                                 "fcp, ttfb, nav.*, custom.<timing>)",
+                                 d->metric[i]);
+                        return -1;
+                }
+                for (j = 0; d->metric[i][j]; j++)
+                        d->metric_label[i][j] =
+                            (char)toupper((unsigned char)d->metric[i][j]);
+                d->metric_label[i][j] = '\0';
+        }
+        if ((d->segtype_cnt = split_list(
+                 conf->segment_types, seg, RS_DETECT_METRIC_MAX,
+                 AD_MAX_SEGTYPES, "segment_types", errstr, errstr_size)) < 0)
+                return -1;
+        for (i = 0; i < d->segtype_cnt; i++) {
+                if (strcmp(seg[i], "all") && strcmp(seg[i], "device") &&
+                    strcmp(seg[i], "country") && strcmp(seg[i], "connection")) {
+                        snprintf(errstr, errstr_size,
+                                 "segment_types: '%s' is not all, device, "
+                                 "country or connection",
+                                 seg[i]);
+                        return -1;
+                }
+                snprintf(d->segtype[i], sizeof(d->segtype[i]), "%.63s", seg[i]);
+                d->has_device |= !strcmp(seg[i], "device");
+        }
+
+        rs_detect_conf_defaults(&d->dconf);
+        d->dconf.history      = (size_t)conf->history;
+        d->dconf.min_history  = (size_t)conf->min_history;
+        d->dconf.spread_floor = conf->spread_floor;
+        if (!strcmp(conf->seasonal, "none"))
+                d->dconf.seasonal = RS_DETECT_SEASON_NONE;
+        else if (!strcmp(conf->seasonal, "daily"))
+                d->dconf.seasonal = RS_DETECT_SEASON_DAILY;
+        else if (!strcmp(conf->seasonal, "weekly"))
+                d->dconf.seasonal = RS_DETECT_SEASON_WEEKLY;
+        else if (!strcmp(conf->seasonal, "auto"))
+                d->dconf.seasonal = RS_DETECT_SEASON_AUTO;
+        else {
+                snprintf(errstr, errstr_size,
+                         "detect.seasonal: '%s' is not none, daily, weekly "
+                         "or auto",
+                         conf->seasonal);
+                return -1;
+        }
+        if (d->dconf.seasonal != RS_DETECT_SEASON_NONE &&
+            conf->season_windows == 0) {
+                snprintf(errstr, errstr_size,
+                         "detect.seasonal needs history.season_windows (the "
+                         "windows of the profile, e.g. 4320 for 3 days of "
+                         "60 s windows)");
+                return -1;
+        }
+        d->dconf.season_min_days      = (unsigned)conf->season_min_days;
+        d->dconf.season_min_weeks     = (unsigned)conf->season_min_weeks;
+        d->dconf.min_samples          = conf->min_samples;
+        d->dconf.min_degradation      = conf->min_degradation;
+        d->dconf.z_threshold          = conf->z_threshold;
+        d->dconf.ci_level             = conf->ci_level;
+        d->dconf.high_degradation     = conf->high_degradation;
+        d->dconf.critical_degradation = conf->critical_degradation;
+        d->dconf.shift_windows        = (size_t)conf->shift_windows;
+        if (rs_detect_conf_check(&d->dconf) != 0) {
+                snprintf(errstr, errstr_size,
+                         "detect: min_history must be at most history and "
+                         "critical_degradation at least high_degradation");
+                return -1;
+        }
+        for (k = 0; k < AD_NKIND; k++) {
+                rs_detect_lifecycle_defaults(kinds[k], &d->lconf[k]);
+                d->lconf[k].resolve_after   = (unsigned)conf->resolve_after;
+                d->lconf[k].update_fraction = conf->update_fraction;
+        }
+        d->lconf[AD_REG].open_after = (unsigned)conf->open_after;
+        /* A frozen baseline keeps `history` windows beside the recent. */
+        d->ring_cap = (size_t)(2 * conf->history + conf->shift_windows +
+                               conf->season_windows);
+
+        if (!(d->rules =
+                  rs_detect_rules_parse(conf->rules, errstr, errstr_size))) {
+                char tmp[512];
+                snprintf(tmp, sizeof(tmp), "budget.rules: %s", errstr);
+                snprintf(errstr, errstr_size, "%s", tmp);
+                return -1;
+        }
+        return 0;
+}
+
+/* Every rule's for-duration must fit the ring. */
+static int check_rule_cb(const detector_t *d, char *errstr,
+                         size_t errstr_size) {
+        const rs_detect_rule_t *r;
+        size_t                  n, i;
+        int                     m;
+
+        /* Default set: tenant NULL. Tenant blocks are checked when used
+         * (a longer for-duration holds over the windows kept). */
+        for (m = 0; m < d->metric_cnt; m++) {
+                n = rs_detect_rules_find(d->rules, NULL, d->metric[m], &r);
+                for (i = 0; i < n; i++)
+                        if (r[i].for_windows > d->ring_cap - d->dconf.history) {
+                                snprintf(errstr, errstr_size,
+                                         "budget.rules line %u: for %u "
+                                         "windows is more than the %zu "
+                                         "windows kept per series",
+                                         r[i].line, r[i].for_windows,
+                                         d->ring_cap - d->dconf.history);
+                                return -1;
+                        }
+        }
+        return 0;
+}
+
+detector_t *detector_new(const detector_conf_t *conf, char *errstr,
+                         size_t errstr_size) {
+        detector_t   *d = calloc(1, sizeof(*d));
+        rs_metrics_t *m;
+
+        if (!d) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        d->conf = conf;
+        if (setup(d, errstr, errstr_size) == -1 ||
+            check_rule_cb(d, errstr, errstr_size) == -1)
+                goto fail;
+        d->pts      = calloc(d->ring_cap, sizeof(*d->pts));
+        d->wins     = calloc(d->ring_cap, sizeof(*d->wins));
+        d->scratch  = calloc(RS_DETECT_BASELINE_SCRATCH(d->ring_cap),
+                             sizeof(*d->scratch));
+        d->b_series = rs_pg_batch_new("anomaly_series", series_cols,
+                                      NCOLS(series_cols), 6);
+        d->b_state =
+            rs_pg_batch_new("anomaly_state", state_cols, NCOLS(state_cols), 6);
+        if (!d->pts || !d->wins || !d->scratch || !d->b_series || !d->b_state) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        if (rs_event_check_schemas(errstr, errstr_size) == -1 ||
+            !(d->reg = rs_avro_registry_new(errstr, errstr_size)) ||
+            !(d->dec = rs_avro_decoder_new(d->reg, RS_SCHEMA_ID_RUM_AGGREGATE,
+                                           errstr, errstr_size)) ||
+            !(d->issues = rs_issues_new(d->reg, conf->issues_topic, PROCESSOR,
+                                        errstr, errstr_size)))
+                goto fail;
+        d->stream = rs_stream_new(PROCESSOR, &conf->stream, &detector_ops, d,
+                                  errstr, errstr_size);
+        if (!d->stream)
+                goto fail;
+
+        m               = rs_stream_metrics(d->stream);
+        d->c_aggregates = rs_metrics_counter(m, "anomaly_aggregates_total",
+                                             "RumAggregates accepted", NULL);
+        d->c_late       = rs_metrics_counter(
+                  m, "anomaly_aggregates_late_total",
+                  "RumAggregates of windows judged already (dead-lettered)", NULL);
+        d->c_duplicates = rs_metrics_counter(
+            m, "anomaly_aggregates_duplicate_total",
+            "Second aggregates of a key in one window (skipped)", NULL);
+        d->c_overflow =
+            rs_metrics_counter(m, "anomaly_series_overflow_total",
+                               "Series not tracked because a partition reached "
+                               "limits.max_series",
+                               NULL);
+        d->c_windows = rs_metrics_counter(m, "anomaly_windows_total",
+                                          "Windows judged", NULL);
+        d->c_judged  = rs_metrics_counter(m, "anomaly_judgements_total",
+                                          "Series windows judged", NULL);
+        d->c_issues  = rs_metrics_counter(m, "issues_emitted_total",
+                                          "Issue versions produced", NULL);
+        return d;
+
+fail:
+        detector_destroy(d);
+        return NULL;
+}
+
+void detector_destroy(detector_t *d) {
+        int32_t i;
+
+        if (!d)
+                return;
+        rs_stream_destroy(d->stream);
+        for (i = 0; i < d->part_cap; i++)
+                ad_part_free(d->parts[i]);
+        free(d->parts);
+        free(d->pts);
+        free(d->wins);
+        free(d->scratch);
+        rs_pg_batch_destroy(d->b_series);
+        rs_pg_batch_destroy(d->b_state);
+        rs_issues_destroy(d->issues);
+        rs_detect_rules_destroy(d->rules);
+        rs_avro_decoder_destroy(d->dec);
+        rs_avro_registry_destroy(d->reg);
+        free(d);
+}
+
+int detector_run(detector_t *d) {
+        return rs_stream_run(d->stream);
+}
+
+void detector_stop(detector_t *d) {
+        rs_stream_stop(d->stream);
+}

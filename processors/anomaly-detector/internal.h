@@ -1,0 +1,124 @@
+/*
+ * anomaly-detector internals shared by detector.c (input, configuration,
+ * wiring) and judge.c (series, judging, issues, state and its reload).
+ */
+#ifndef RS_ANOMALY_INTERNAL_H
+#define RS_ANOMALY_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rumstream/avro.h"
+#include "rumstream/detect.h"
+#include "rumstream/event.h"
+#include "rumstream/issues.h"
+#include "rumstream/map.h"
+#include "rumstream/pg.h"
+#include "rumstream/sketch.h"
+#include "rumstream/stream.h"
+#include "rumstream/vitals.h"
+
+#include "detector.h"
+
+#define PROCESSOR "anomaly-detector"
+
+#define AD_MAX_METRICS  16 /* metrics of `metrics` */
+#define AD_MAX_SEGTYPES 8  /* segment types of `segment_types` */
+
+/* Kinds of issue, each with its own lifecycle per series. */
+enum { AD_REG = 0, AD_BUDGET, AD_SHIFT, AD_NKIND };
+extern const char *const ad_kind_name[AD_NKIND];
+
+/* One stored window of a series. */
+typedef struct point_s {
+        int64_t ts;      /* window start */
+        double  p75;     /* NaN: empty */
+        double  samples; /* page views that measured the metric */
+} point_t;
+
+typedef struct series_s {
+        char              *tenant, *route, *seg_type, *seg_value;
+        int                metric; /* index into detector_t.metric */
+        int                is_all; /* segment_type "all" */
+        point_t           *ring;   /* ring_cap points, oldest at head */
+        size_t             head, cnt;
+        rs_detect_state_t  st[AD_NKIND];
+        char               issue_id[AD_NKIND][33];
+        int                dirty[AD_NKIND];
+        int64_t            changed_at; /* window of the last state change */
+        rs_detect_window_t cur;        /* the window being judged */
+} series_t;
+
+/* What a window holds for one (tenant, route, segment type, value). */
+typedef struct cell_s {
+        double       page_views;
+        rs_sketch_t *sk[AD_MAX_METRICS];
+        int64_t      samples[AD_MAX_METRICS];
+} cell_t;
+
+/* One assigned partition. */
+typedef struct dpart_s {
+        int32_t   partition;
+        rs_map_t *series; /* series key -> series_t */
+        size_t    series_cnt;
+        int64_t   pruned_at;    /* prune boundary done, or RS_WINDOW_NONE */
+        int64_t   prune_cutoff; /* DELETE pending, or RS_WINDOW_NONE */
+} dpart_t;
+
+struct detector_s {
+        const detector_conf_t     *conf;
+        rs_stream_t               *stream;
+        rs_avro_registry_t        *reg;
+        rs_avro_decoder_t         *dec;
+        rs_metric_summary_t        agg_metrics[RS_METRIC_CNT + 64];
+        rs_issues_t               *issues;
+        rs_detect_conf_t           dconf;
+        rs_detect_lifecycle_conf_t lconf[AD_NKIND];
+        rs_detect_rules_t         *rules;
+        char                       metric[AD_MAX_METRICS][RS_DETECT_METRIC_MAX];
+        char      metric_label[AD_MAX_METRICS][RS_DETECT_METRIC_MAX];
+        int       metric_cnt;
+        char      segtype[AD_MAX_SEGTYPES][RS_DETECT_METRIC_MAX];
+        int       segtype_cnt;
+        int       has_device;
+        size_t    ring_cap;
+        dpart_t **parts; /* by partition number */
+        int32_t   part_cap;
+        /* scratch of one judgement, ring_cap long */
+        rs_detect_point_t  *pts;
+        rs_detect_window_t *wins;
+        double             *scratch;
+        rs_pg_batch_t      *b_series, *b_state;
+        rs_counter_t       *c_aggregates, *c_late, *c_duplicates, *c_overflow,
+            *c_windows, *c_judged, *c_issues;
+};
+
+/* detector.c */
+void  ad_oom(void) __attribute__((noreturn));
+char *ad_strdup(const char *s);
+void  ad_cell_free(cell_t *cell);
+
+/* judge.c */
+/** @brief "tenant\0route\0type\0value\0metric" into buf; its length, or 0
+ *  if it does not fit. */
+size_t   ad_series_key(char *buf, size_t size, const char *tenant,
+                       const char *route, const char *type, const char *value,
+                       const char *metric);
+dpart_t *ad_part_new(int32_t partition);
+void     ad_part_free(dpart_t *dp);
+/** @brief Judges closed window \p start of the partition (its cells, a
+ *  map of cell_t, freed by the caller). @returns 0 or -1 (fatal). */
+int ad_judge_window(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
+                    rs_map_t *cells);
+/** @brief Prunes at a new retention boundary of \p closed_until. */
+void ad_prune(detector_t *d, dpart_t *dp, int64_t closed_until);
+/** @brief Loads the history and states of \p dp, closed until
+ *  \p closed_until (RS_WINDOW_NONE: nothing stored). */
+int ad_part_load(detector_t *d, dpart_t *dp, int64_t closed_until, rs_pg_t *pg,
+                 char *errstr, size_t errstr_size);
+/** @brief State rows and pending deletes, inside the open transaction. */
+int  ad_state_write(detector_t *d, rs_pg_t *pg, char *errstr,
+                    size_t errstr_size);
+void ad_state_written(detector_t *d);
+
+#endif
