@@ -167,6 +167,21 @@ enum issue_field {
         ISSUE__CNT
 };
 
+enum alert_field {
+        ALERT_ID,
+        ALERT_ISSUE_ID,
+        ALERT_TENANT_ID,
+        ALERT_CHANNEL,
+        ALERT_KIND,
+        ALERT_SEVERITY,
+        ALERT_TITLE,
+        ALERT_SUMMARY,
+        ALERT_GROUP_KEY,
+        ALERT_CREATED_AT,
+        ALERT_ISSUE_IDS,
+        ALERT__CNT
+};
+
 enum eagg_field {
         EAGG_AGGREGATE_ID,
         EAGG_TENANT_ID,
@@ -332,6 +347,20 @@ static const struct field_spec issue_fields[ISSUE__CNT] = {
     [ISSUE_EVIDENCE]      = {"evidence", AVRO_MAP},
 };
 
+static const struct field_spec alert_fields[ALERT__CNT] = {
+    [ALERT_ID]         = {"alert_id", AVRO_STRING},
+    [ALERT_ISSUE_ID]   = {"issue_id", AVRO_STRING},
+    [ALERT_TENANT_ID]  = {"tenant_id", AVRO_STRING},
+    [ALERT_CHANNEL]    = {"channel", AVRO_STRING},
+    [ALERT_KIND]       = {"kind", AVRO_STRING},
+    [ALERT_SEVERITY]   = {"severity", AVRO_STRING},
+    [ALERT_TITLE]      = {"title", AVRO_STRING},
+    [ALERT_SUMMARY]    = {"summary", AVRO_STRING},
+    [ALERT_GROUP_KEY]  = {"group_key", AVRO_STRING},
+    [ALERT_CREATED_AT] = {"created_at", AVRO_INT64},
+    [ALERT_ISSUE_IDS]  = {"issue_ids", AVRO_ARRAY},
+};
+
 static const struct field_spec eagg_fields[EAGG__CNT] = {
     [EAGG_AGGREGATE_ID]       = {"aggregate_id", AVRO_STRING},
     [EAGG_TENANT_ID]          = {"tenant_id", AVRO_STRING},
@@ -495,6 +524,24 @@ out:
         return r;
 }
 
+static int check_alert_schema(char *errstr, size_t errstr_size) {
+        avro_schema_t alert = parse_builtin("alert", errstr, errstr_size);
+        avro_schema_t inner = NULL;
+        int           r;
+
+        if (!alert)
+                return -1;
+        r = check_record(alert, "Alert", alert_fields, ALERT__CNT,
+                         ALERT_ISSUE_IDS, &inner, errstr, errstr_size);
+        if (r == 0 && !is_avro_string(deref(avro_schema_array_items(inner)))) {
+                snprintf(errstr, errstr_size,
+                         "Alert.issue_ids is not an array of string");
+                r = -1;
+        }
+        avro_schema_decref(alert);
+        return r;
+}
+
 static int check_synthetic_schema(char *errstr, size_t errstr_size) {
         avro_schema_t syn =
             parse_builtin("synthetic_result", errstr, errstr_size);
@@ -537,7 +584,8 @@ int rs_event_check_schemas(char *errstr, size_t errstr_size) {
                          errstr_size) == -1)
                 goto out;
         if (check_error_schemas(errstr, errstr_size) == -1 ||
-            check_synthetic_schema(errstr, errstr_size) == -1)
+            check_synthetic_schema(errstr, errstr_size) == -1 ||
+            check_alert_schema(errstr, errstr_size) == -1)
                 goto out;
         r = 0;
 
@@ -1444,6 +1492,75 @@ int rs_issue_write(avro_value_t *v, const rs_issue_t *is) {
                     avro_value_set_string(&val, e->value))
                         return -1;
         }
+        return 0;
+}
+
+int rs_alert_read(avro_value_t *v, rs_alert_t *al, char *errstr,
+                  size_t errstr_size) {
+        const struct field_spec *s = alert_fields;
+        avro_value_t             arr, item;
+        size_t                   i, cnt;
+
+        al->issue_id_cnt      = 0;
+        al->issue_ids_dropped = 0;
+        if (get_str(v, s, ALERT_ID, &al->alert_id, errstr, errstr_size) ||
+            get_str(v, s, ALERT_ISSUE_ID, &al->issue_id, errstr, errstr_size) ||
+            get_str(v, s, ALERT_TENANT_ID, &al->tenant_id, errstr,
+                    errstr_size) ||
+            get_str(v, s, ALERT_CHANNEL, &al->channel, errstr, errstr_size) ||
+            get_str(v, s, ALERT_KIND, &al->kind, errstr, errstr_size) ||
+            get_str(v, s, ALERT_SEVERITY, &al->severity, errstr, errstr_size) ||
+            get_str(v, s, ALERT_TITLE, &al->title, errstr, errstr_size) ||
+            get_str(v, s, ALERT_SUMMARY, &al->summary, errstr, errstr_size) ||
+            get_str(v, s, ALERT_GROUP_KEY, &al->group_key, errstr,
+                    errstr_size) ||
+            get_long(v, s, ALERT_CREATED_AT, &al->created_at_ms, errstr,
+                     errstr_size) ||
+            get_field(v, s, ALERT_ISSUE_IDS, &arr, errstr, errstr_size))
+                return -1;
+        if (avro_value_get_size(&arr, &cnt))
+                return fail(&s[ALERT_ISSUE_IDS], "not an array", errstr,
+                            errstr_size);
+        for (i = 0; i < cnt; i++) {
+                if (al->issue_id_cnt == RS_EVENT_MAX_ALERT_ISSUES) {
+                        al->issue_ids_dropped = cnt - i;
+                        break;
+                }
+                if (avro_value_get_by_index(&arr, i, &item, NULL) ||
+                    avro_value_get_string(
+                        &item, &al->issue_ids[al->issue_id_cnt], NULL))
+                        return fail(&s[ALERT_ISSUE_IDS],
+                                    "not an array of string", errstr,
+                                    errstr_size);
+                al->issue_id_cnt++;
+        }
+        return 0;
+}
+
+int rs_alert_write(avro_value_t *v, const rs_alert_t *al) {
+        avro_value_t arr, item;
+        size_t       i;
+
+        if (al->issue_id_cnt > RS_EVENT_MAX_ALERT_ISSUES)
+                return -1;
+        if (set_str(v, ALERT_ID, al->alert_id) ||
+            set_str(v, ALERT_ISSUE_ID, al->issue_id) ||
+            set_str(v, ALERT_TENANT_ID, al->tenant_id) ||
+            set_str(v, ALERT_CHANNEL, al->channel) ||
+            set_str(v, ALERT_KIND, al->kind) ||
+            set_str(v, ALERT_SEVERITY, al->severity) ||
+            set_str(v, ALERT_TITLE, al->title) ||
+            set_str(v, ALERT_SUMMARY, al->summary) ||
+            set_str(v, ALERT_GROUP_KEY, al->group_key) ||
+            set_long(v, ALERT_CREATED_AT, al->created_at_ms) ||
+            avro_value_get_by_index(v, ALERT_ISSUE_IDS, &arr, NULL) ||
+            /* the array may hold items from an earlier write */
+            avro_value_reset(&arr))
+                return -1;
+        for (i = 0; i < al->issue_id_cnt; i++)
+                if (!al->issue_ids[i] || avro_value_append(&arr, &item, NULL) ||
+                    avro_value_set_string(&item, al->issue_ids[i]))
+                        return -1;
         return 0;
 }
 

@@ -1006,6 +1006,90 @@ static void test_checks(void) {
                      "invalid_sample_rate");
 }
 
+#define ALERT_ISSUES_SENT (RS_EVENT_MAX_ALERT_ISSUES + 3)
+
+static void test_alert(void) {
+        static char   ids[ALERT_ISSUES_SENT][16];
+        char          errstr[512];
+        rs_alert_t    al, got;
+        struct codec  c;
+        avro_value_t *in, *out, arr, item;
+        size_t        i;
+
+        if (codec_init(&c, RS_SCHEMA_ID_ALERT) == -1)
+                goto out;
+        memset(&al, 0, sizeof(al));
+        al.alert_id      = "0f3c";
+        al.issue_id      = "iss-1";
+        al.tenant_id     = "acme-shop";
+        al.channel       = "pager";
+        al.kind          = "firing";
+        al.severity      = "critical";
+        al.title         = "[CRITICAL] LCP regression on /checkout";
+        al.summary       = "firing [critical] LCP regression on /checkout";
+        al.group_key     = "acme-shop /checkout";
+        al.created_at_ms = 1767322800000LL;
+        al.issue_ids[0]  = "iss-1";
+        al.issue_ids[1]  = "iss-2";
+        al.issue_id_cnt  = 2;
+        in               = rs_avro_encoder_value(c.enc);
+        RS_CHECK(rs_alert_write(in, &al) == 0);
+        out = round_trip(&c);
+        if (out) {
+                memset(&got, 0xa5, sizeof(got));
+                RS_CHECK_MSG(rs_alert_read(out, &got, errstr, sizeof(errstr)) ==
+                                 0,
+                             "%s", errstr);
+                RS_CHECK_STR(got.alert_id, al.alert_id);
+                RS_CHECK_STR(got.issue_id, al.issue_id);
+                RS_CHECK_STR(got.tenant_id, al.tenant_id);
+                RS_CHECK_STR(got.channel, al.channel);
+                RS_CHECK_STR(got.kind, al.kind);
+                RS_CHECK_STR(got.severity, al.severity);
+                RS_CHECK_STR(got.title, al.title);
+                RS_CHECK_STR(got.summary, al.summary);
+                RS_CHECK_STR(got.group_key, al.group_key);
+                RS_CHECK(got.created_at_ms == al.created_at_ms);
+                RS_CHECK_INT(got.issue_id_cnt, 2);
+                RS_CHECK_INT(got.issue_ids_dropped, 0);
+                RS_CHECK_STR(got.issue_ids[0], "iss-1");
+                RS_CHECK_STR(got.issue_ids[1], "iss-2");
+        }
+
+        /* Rewriting replaces the array; more ids than the reader keeps. */
+        in = rs_avro_encoder_value(c.enc);
+        RS_CHECK(rs_alert_write(in, &al) == 0);
+        al.issue_id_cnt = 1;
+        RS_CHECK(rs_alert_write(in, &al) == 0);
+        avro_value_get_by_name(in, "issue_ids", &arr, NULL);
+        for (i = 1; i < ALERT_ISSUES_SENT; i++) {
+                snprintf(ids[i], sizeof(ids[i]), "iss-%zu", i + 10);
+                avro_value_append(&arr, &item, NULL);
+                avro_value_set_string(&item, ids[i]);
+        }
+        out = round_trip(&c);
+        if (out) {
+                RS_CHECK(rs_alert_read(out, &got, errstr, sizeof(errstr)) == 0);
+                RS_CHECK_INT(got.issue_id_cnt, RS_EVENT_MAX_ALERT_ISSUES);
+                RS_CHECK_INT(got.issue_ids_dropped,
+                             ALERT_ISSUES_SENT - RS_EVENT_MAX_ALERT_ISSUES);
+                RS_CHECK_STR(got.issue_ids[0], "iss-1");
+                RS_CHECK_STR(got.issue_ids[1], "iss-11");
+        }
+
+        al.issue_id_cnt = RS_EVENT_MAX_ALERT_ISSUES + 1;
+        RS_CHECK(rs_alert_write(rs_avro_encoder_value(c.enc), &al) == -1);
+        al.issue_id_cnt = 1;
+        al.issue_ids[0] = NULL;
+        RS_CHECK(rs_alert_write(rs_avro_encoder_value(c.enc), &al) == -1);
+        al.issue_ids[0] = "iss-1";
+        al.summary      = NULL;
+        RS_CHECK(rs_alert_write(rs_avro_encoder_value(c.enc), &al) == -1);
+
+out:
+        codec_destroy(&c);
+}
+
 int main(void) {
         char errstr[512] = "";
 
@@ -1016,6 +1100,7 @@ int main(void) {
         test_synthetic_result();
         test_error_event();
         test_issue();
+        test_alert();
         test_error_aggregate();
         test_checks();
         return RS_TEST_DONE();

@@ -21,7 +21,6 @@
  * which live until the end of the command.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -29,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rumstream/correlate.h"
 #include "rumstream/log.h"
@@ -49,14 +47,6 @@
  * take the window's end as PostgreSQL printed it (so it reads back exactly)
  * and its length as an interval.
  */
-
-typedef enum { COL_STR, COL_TIME, COL_NUM, COL_BOOL } col_type_t;
-
-/* A result column: its JSON name and how to print it. */
-typedef struct col_s {
-        const char *name;
-        col_type_t  type;
-} col_t;
 
 enum {
         E_ROUTE,
@@ -83,18 +73,18 @@ enum {
         E_CNT
 };
 
-static const col_t eval_cols[E_CNT] = {
-    {"route", COL_STR},           {"device", COL_STR},
-    {"metric", COL_STR},          {"evaluated_at", COL_TIME},
-    {"window_start", COL_TIME},   {"points", COL_NUM},
-    {"lab_runs", COL_NUM},        {"field_weight", COL_NUM},
-    {"pearson_r", COL_NUM},       {"pearson_p", COL_NUM},
-    {"pearson_ci_low", COL_NUM},  {"pearson_ci_high", COL_NUM},
-    {"spearman_rho", COL_NUM},    {"spearman_p", COL_NUM},
-    {"spearman_ci_low", COL_NUM}, {"spearman_ci_high", COL_NUM},
-    {"lab_median", COL_NUM},      {"field_p75", COL_NUM},
-    {"variance_ratio", COL_NUM},  {"verdict", COL_STR},
-    {"correlated", COL_BOOL}};
+static const rumctl_col_t eval_cols[E_CNT] = {
+    {"route", RUMCTL_COL_STR},           {"device", RUMCTL_COL_STR},
+    {"metric", RUMCTL_COL_STR},          {"evaluated_at", RUMCTL_COL_TIME},
+    {"window_start", RUMCTL_COL_TIME},   {"points", RUMCTL_COL_NUM},
+    {"lab_runs", RUMCTL_COL_NUM},        {"field_weight", RUMCTL_COL_NUM},
+    {"pearson_r", RUMCTL_COL_NUM},       {"pearson_p", RUMCTL_COL_NUM},
+    {"pearson_ci_low", RUMCTL_COL_NUM},  {"pearson_ci_high", RUMCTL_COL_NUM},
+    {"spearman_rho", RUMCTL_COL_NUM},    {"spearman_p", RUMCTL_COL_NUM},
+    {"spearman_ci_low", RUMCTL_COL_NUM}, {"spearman_ci_high", RUMCTL_COL_NUM},
+    {"lab_median", RUMCTL_COL_NUM},      {"field_p75", RUMCTL_COL_NUM},
+    {"variance_ratio", RUMCTL_COL_NUM},  {"verdict", RUMCTL_COL_STR},
+    {"correlated", RUMCTL_COL_BOOL}};
 
 /* Every evaluation of the window (with --detailed) or the latest per key,
  * grouped by key, newest first. Metrics in the order lcp, fcp, ttfb, cls
@@ -135,14 +125,14 @@ enum {
         B_CNT
 };
 
-static const col_t baseline_cols[B_CNT] = {
-    {"route", COL_STR},          {"device", COL_STR},
-    {"metric", COL_STR},         {"evaluated_at", COL_TIME},
-    {"valid", COL_BOOL},         {"lab_baseline", COL_NUM},
-    {"field_baseline", COL_NUM}, {"gap_baseline", COL_NUM},
-    {"gap_recent", COL_NUM},     {"gap_z", COL_NUM},
-    {"lab_z", COL_NUM},          {"field_z", COL_NUM},
-    {"cause", COL_STR},          {"issue_id", COL_STR}};
+static const rumctl_col_t baseline_cols[B_CNT] = {
+    {"route", RUMCTL_COL_STR},          {"device", RUMCTL_COL_STR},
+    {"metric", RUMCTL_COL_STR},         {"evaluated_at", RUMCTL_COL_TIME},
+    {"valid", RUMCTL_COL_BOOL},         {"lab_baseline", RUMCTL_COL_NUM},
+    {"field_baseline", RUMCTL_COL_NUM}, {"gap_baseline", RUMCTL_COL_NUM},
+    {"gap_recent", RUMCTL_COL_NUM},     {"gap_z", RUMCTL_COL_NUM},
+    {"lab_z", RUMCTL_COL_NUM},          {"field_z", RUMCTL_COL_NUM},
+    {"cause", RUMCTL_COL_STR},          {"issue_id", RUMCTL_COL_STR}};
 
 static const char baselines_sql[] =
     "SELECT route, device, metric, "
@@ -163,10 +153,11 @@ enum {
         I_CNT
 };
 
-static const col_t issue_cols[I_CNT] = {
-    {"issue_id", COL_STR}, {"kind", COL_STR},      {"state", COL_STR},
-    {"severity", COL_STR}, {"title", COL_STR},     {"route", COL_STR},
-    {"metric", COL_STR},   {"opened_at", COL_TIME}};
+static const rumctl_col_t issue_cols[I_CNT] = {
+    {"issue_id", RUMCTL_COL_STR}, {"kind", RUMCTL_COL_STR},
+    {"state", RUMCTL_COL_STR},    {"severity", RUMCTL_COL_STR},
+    {"title", RUMCTL_COL_STR},    {"route", RUMCTL_COL_STR},
+    {"metric", RUMCTL_COL_STR},   {"opened_at", RUMCTL_COL_TIME}};
 
 /* Open now, whatever the window: an issue is a state, not an event. */
 static const char issues_sql[] =
@@ -333,69 +324,6 @@ static void usage(FILE *fp) {
             100 * COVERAGE_MIN_SHARE, defaults.min_points, DEFAULT_WINDOW);
 }
 
-/* "90s", "15m", "6h", "7d" -> seconds. */
-static int parse_window(const char *s, int64_t *out) {
-        char     *end;
-        long long v, unit;
-
-        if (!isdigit((unsigned char)*s))
-                goto bad;
-        errno = 0;
-        v     = strtoll(s, &end, 10);
-        if (errno || end[0] == '\0' || end[1] != '\0')
-                goto bad;
-        switch (*end) {
-        case 's':
-                unit = 1;
-                break;
-        case 'm':
-                unit = 60;
-                break;
-        case 'h':
-                unit = 3600;
-                break;
-        case 'd':
-                unit = 86400;
-                break;
-        default:
-                goto bad;
-        }
-        if (v <= 0 || v > MAX_WINDOW_S / unit) {
-                fprintf(stderr,
-                        "rumctl " CMD ": --time-window: \"%s\" is not in "
-                        "(0, 3650d]\n",
-                        s);
-                return -1;
-        }
-        *out = v * unit;
-        return 0;
-bad:
-        fprintf(stderr,
-                "rumctl " CMD ": --time-window: expected a whole number with "
-                "a unit s, m, h or d (e.g. 6h), not \"%s\"\n",
-                s);
-        return -1;
-}
-
-/* ---- Reading values ---------------------------------------------------- */
-
-static double num(const PGresult *res, int r, int c) {
-        return PQgetisnull(res, r, c) ? NAN
-                                      : strtod(PQgetvalue(res, r, c), NULL);
-}
-
-static const char *str(const PGresult *res, int r, int c) {
-        return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
-}
-
-static int boolean(const PGresult *res, int r, int c) {
-        return !PQgetisnull(res, r, c) && PQgetvalue(res, r, c)[0] == 't';
-}
-
-static int64_t ms(const PGresult *res, int r, int c) {
-        return strtoll(PQgetvalue(res, r, c), NULL, 10);
-}
-
 /* The verdict as common/correlate names it, or -1. */
 static int verdict_of(const PGresult *res, int r) {
         const char *s = PQgetvalue(res, r, E_VERDICT);
@@ -409,25 +337,6 @@ static int verdict_of(const PGresult *res, int r) {
 }
 
 /* ---- Formatting -------------------------------------------------------- */
-
-/* "2026-03-01 12:05:00", or ISO 8601 "2026-03-01T12:05:00Z" (with .mmm
- * when there are ms). */
-static void format_time(int64_t t_ms, int iso, char *out, size_t size) {
-        time_t    t   = (time_t)(t_ms / 1000);
-        int       rem = (int)(t_ms % 1000);
-        struct tm tm;
-        size_t    n;
-
-        if (rem < 0) {
-                rem += 1000;
-                t--;
-        }
-        gmtime_r(&t, &tm);
-        n = strftime(out, size, iso ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S",
-                     &tm);
-        if (iso)
-                snprintf(out + n, size - n, rem ? ".%03dZ" : "Z", rem);
-}
 
 static int is_ms_metric(const char *metric) {
         rs_metric_t m;
@@ -490,167 +399,6 @@ static void format_z(double z, char *out, size_t size) {
                 snprintf(out, size, "-");
         else
                 snprintf(out, size, "%+.1f", z);
-}
-
-/* Control characters would break a table line; the tables hold scrubbed
- * text, but it is still data. */
-static void flatten(char *s) {
-        for (; *s; s++)
-                if ((unsigned char)*s < 0x20 || *s == 0x7f)
-                        *s = ' ';
-}
-
-/* ---- Text tables ------------------------------------------------------- */
-
-/* Cells added left to right, a row every ncol cells; the first row is the
- * header. Columns are as wide as their widest cell. */
-typedef struct table_s {
-        size_t      ncol;
-        const char *align; /* per column: 'l' or 'r' */
-        char      **cells; /* owned */
-        size_t      cnt, cap;
-        int         oom;
-} table_t;
-
-static void table_cell(table_t *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void table_cell(table_t *t, const char *fmt, ...) {
-        va_list ap;
-        char   *s;
-        int     n;
-
-        if (t->oom)
-                return;
-        if (t->cnt == t->cap) {
-                size_t cap   = t->cap ? 2 * t->cap : 64;
-                char **cells = realloc(t->cells, cap * sizeof(*cells));
-
-                if (!cells) {
-                        t->oom = 1;
-                        return;
-                }
-                t->cells = cells;
-                t->cap   = cap;
-        }
-        va_start(ap, fmt);
-        n = vsnprintf(NULL, 0, fmt, ap);
-        va_end(ap);
-        s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-        if (!s) {
-                t->oom = 1;
-                return;
-        }
-        va_start(ap, fmt);
-        vsnprintf(s, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        flatten(s);
-        t->cells[t->cnt++] = s;
-}
-
-static void table_free(table_t *t) {
-        size_t i;
-
-        for (i = 0; i < t->cnt; i++)
-                free(t->cells[i]);
-        free(t->cells);
-}
-
-/* @returns 0, or -1 if a cell could not be stored. */
-static int table_print(const table_t *t, const char *indent) {
-        int    widths[32] = {0};
-        size_t i, c;
-
-        if (t->oom || t->ncol > 32) {
-                rs_log_error("out of memory");
-                return -1;
-        }
-        for (i = 0; i < t->cnt; i++) {
-                int len = (int)strlen(t->cells[i]);
-
-                if (len > widths[i % t->ncol])
-                        widths[i % t->ncol] = len;
-        }
-        for (i = 0; i + t->ncol <= t->cnt; i += t->ncol) {
-                fputs(indent, stdout);
-                for (c = 0; c < t->ncol; c++) {
-                        const char *cell = t->cells[i + c];
-                        int         last = c + 1 == t->ncol;
-
-                        if (c)
-                                fputs("  ", stdout);
-                        if (t->align[c] == 'r')
-                                printf("%*s", widths[c], cell);
-                        else
-                                printf("%-*s", last ? 0 : widths[c], cell);
-                }
-                fputs("\n", stdout);
-        }
-        return 0;
-}
-
-/* ---- JSON -------------------------------------------------------------- */
-
-static void json_str(const char *s) {
-        size_t size;
-        char  *buf;
-
-        if (!s) {
-                fputs("null", stdout);
-                return;
-        }
-        size = 6 * strlen(s) + 1; /* an invalid byte becomes "\ufffd" */
-        buf  = malloc(size);
-        if (!buf) {
-                rs_log_error("out of memory");
-                fputs("null", stdout);
-                return;
-        }
-        rs_log_json_escape(buf, size, s);
-        printf("\"%s\"", buf);
-        free(buf);
-}
-
-static void json_num(double v) {
-        if (isfinite(v))
-                printf("%.15g", v);
-        else
-                fputs("null", stdout);
-}
-
-static void json_time(int64_t t_ms) {
-        char buf[48];
-
-        format_time(t_ms, 1, buf, sizeof(buf));
-        printf("\"%s\"", buf);
-}
-
-/* "name":value for columns [from, to) of row r. */
-static void json_fields(const PGresult *res, int r, const col_t *cols, int from,
-                        int to) {
-        int c;
-
-        for (c = from; c < to; c++) {
-                printf("%s\"%s\":", c > from ? "," : "", cols[c].name);
-                if (PQgetisnull(res, r, c)) {
-                        fputs("null", stdout);
-                        continue;
-                }
-                switch (cols[c].type) {
-                case COL_STR:
-                        json_str(PQgetvalue(res, r, c));
-                        break;
-                case COL_TIME:
-                        json_time(ms(res, r, c));
-                        break;
-                case COL_NUM:
-                        json_num(num(res, r, c));
-                        break;
-                case COL_BOOL:
-                        fputs(boolean(res, r, c) ? "true" : "false", stdout);
-                        break;
-                }
-        }
 }
 
 /* ---- Loading ----------------------------------------------------------- */
@@ -734,8 +482,8 @@ static int load_coverage(ctx_t *ctx, const char *const *params) {
         if (!ctx->segs)
                 goto oom;
         for (r = 0; r < n; r++) {
-                rs_correlate_segment_t *seg   = &ctx->segs[ctx->seg_cnt];
-                double                  views = num(ctx->segments, r, 2);
+                rs_correlate_segment_t *seg = &ctx->segs[ctx->seg_cnt];
+                double views = rumctl_pg_num(ctx->segments, r, 2);
 
                 if (!isfinite(views) || views < 0) {
                         rs_log_warn("segment %s=%s: page views %s left out",
@@ -795,7 +543,7 @@ static int add_rec(ctx_t *ctx, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        flatten(buf);
+        rumctl_flatten(buf);
         for (i = 0; i < ctx->rec_cnt; i++)
                 if (!strcmp(ctx->recs[i], buf))
                         return 0;
@@ -833,10 +581,11 @@ static int recommend_row(ctx_t *ctx, int r) {
         const char     *route  = PQgetvalue(res, r, E_ROUTE);
         const char     *device = PQgetvalue(res, r, E_DEVICE);
         const char     *metric = PQgetvalue(res, r, E_METRIC);
-        double          lab    = num(res, r, E_LAB_MEDIAN),
-               field           = num(res, r, E_FIELD_P75),
-               ratio           = num(res, r, E_VARIANCE_RATIO);
-        int  points = (int)num(res, r, E_POINTS), verdict = verdict_of(res, r);
+        double          lab    = rumctl_pg_num(res, r, E_LAB_MEDIAN),
+               field           = rumctl_pg_num(res, r, E_FIELD_P75),
+               ratio           = rumctl_pg_num(res, r, E_VARIANCE_RATIO);
+        int points             = (int)rumctl_pg_num(res, r, E_POINTS),
+            verdict            = verdict_of(res, r);
         char m[32], l_str[32], f_str[32], rho[16], p[16];
 
         upper(metric, m, sizeof(m));
@@ -892,9 +641,10 @@ static int recommend_row(ctx_t *ctx, int r) {
                             m, route, device, pct, l_str, f_str) == -1)
                         return -1;
         }
-        if (verdict >= 0 && !boolean(res, r, E_CORRELATED)) {
-                format_coef(num(res, r, E_SPEARMAN_RHO), rho, sizeof(rho));
-                format_p(num(res, r, E_SPEARMAN_P), p, sizeof(p));
+        if (verdict >= 0 && !rumctl_pg_bool(res, r, E_CORRELATED)) {
+                format_coef(rumctl_pg_num(res, r, E_SPEARMAN_RHO), rho,
+                            sizeof(rho));
+                format_p(rumctl_pg_num(res, r, E_SPEARMAN_P), p, sizeof(p));
                 return add_rec(ctx,
                                "%s on %s (%s): the lab does not move with "
                                "real users (Spearman rho %s, p %s); the test "
@@ -928,43 +678,45 @@ static int print_correlations(const ctx_t *ctx) {
         static const char *const hdr[] = {
             "route", "device", "metric", "points",  "lab median",  "field p75",
             "gap",   "rho",    "p",      "verdict", "lab vs field"};
-        table_t t = {.ncol = 11, .align = "lllrrrrrrll"};
-        size_t  i, c;
-        int     ret;
+        rumctl_table_t t = {.ncol = 11, .align = "lllrrrrrrll"};
+        size_t         i, c;
+        int            ret;
 
         for (c = 0; c < t.ncol; c++)
-                table_cell(&t, "%s", hdr[c]);
+                rumctl_table_cell(&t, "%s", hdr[c]);
         for (i = 0; i < ctx->corr_cnt; i++) {
                 const PGresult *res    = ctx->evals;
                 int             r      = ctx->corrs[i].first;
                 const char     *metric = PQgetvalue(res, r, E_METRIC);
                 char            buf[64];
 
-                table_cell(&t, "%s", PQgetvalue(res, r, E_ROUTE));
-                table_cell(&t, "%s", PQgetvalue(res, r, E_DEVICE));
-                table_cell(&t, "%s", metric);
-                table_cell(&t, "%.0f", num(res, r, E_POINTS));
-                format_value(metric, num(res, r, E_LAB_MEDIAN), buf,
+                rumctl_table_cell(&t, "%s", PQgetvalue(res, r, E_ROUTE));
+                rumctl_table_cell(&t, "%s", PQgetvalue(res, r, E_DEVICE));
+                rumctl_table_cell(&t, "%s", metric);
+                rumctl_table_cell(&t, "%.0f", rumctl_pg_num(res, r, E_POINTS));
+                format_value(metric, rumctl_pg_num(res, r, E_LAB_MEDIAN), buf,
                              sizeof(buf));
-                table_cell(&t, "%s", buf);
-                format_value(metric, num(res, r, E_FIELD_P75), buf,
+                rumctl_table_cell(&t, "%s", buf);
+                format_value(metric, rumctl_pg_num(res, r, E_FIELD_P75), buf,
                              sizeof(buf));
-                table_cell(&t, "%s", buf);
-                format_pct(num(res, r, E_VARIANCE_RATIO), buf, sizeof(buf));
-                table_cell(&t, "%s", buf);
-                format_coef(num(res, r, E_SPEARMAN_RHO), buf, sizeof(buf));
-                table_cell(&t, "%s", buf);
-                format_p(num(res, r, E_SPEARMAN_P), buf, sizeof(buf));
-                table_cell(&t, "%s", buf);
-                table_cell(&t, "%s", PQgetvalue(res, r, E_VERDICT));
-                table_cell(&t, "%s",
-                           verdict_of(res, r) == RS_CORRELATE_NOT_ENOUGH_DATA
-                               ? "-"
-                           : boolean(res, r, E_CORRELATED) ? "tracks"
+                rumctl_table_cell(&t, "%s", buf);
+                format_pct(rumctl_pg_num(res, r, E_VARIANCE_RATIO), buf,
+                           sizeof(buf));
+                rumctl_table_cell(&t, "%s", buf);
+                format_coef(rumctl_pg_num(res, r, E_SPEARMAN_RHO), buf,
+                            sizeof(buf));
+                rumctl_table_cell(&t, "%s", buf);
+                format_p(rumctl_pg_num(res, r, E_SPEARMAN_P), buf, sizeof(buf));
+                rumctl_table_cell(&t, "%s", buf);
+                rumctl_table_cell(&t, "%s", PQgetvalue(res, r, E_VERDICT));
+                rumctl_table_cell(
+                    &t, "%s",
+                    verdict_of(res, r) == RS_CORRELATE_NOT_ENOUGH_DATA ? "-"
+                    : rumctl_pg_bool(res, r, E_CORRELATED) ? "tracks"
                                                            : "does not track");
         }
-        ret = table_print(&t, "");
-        table_free(&t);
+        ret = rumctl_table_print(&t, "");
+        rumctl_table_free(&t);
         return ret;
 }
 
@@ -990,51 +742,57 @@ static int print_evaluations(const ctx_t *ctx) {
                 const PGresult *res    = ctx->evals;
                 const corr_t   *corr   = &ctx->corrs[i];
                 const char     *metric = PQgetvalue(res, corr->first, E_METRIC);
-                table_t         t      = {.ncol = 12, .align = "lrrrlrrlrrrl"};
+                rumctl_table_t  t      = {.ncol = 12, .align = "lrrrlrrlrrrl"};
                 char            buf[64], buf2[64];
 
                 printf("\n  %s %s %s\n", PQgetvalue(res, corr->first, E_ROUTE),
                        PQgetvalue(res, corr->first, E_DEVICE), metric);
                 for (c = 0; c < t.ncol; c++)
-                        table_cell(&t, "%s", hdr[c]);
+                        rumctl_table_cell(&t, "%s", hdr[c]);
                 for (k = corr->first; k < corr->first + corr->cnt; k++) {
-                        format_time(ms(res, k, E_EVALUATED_AT), 0, buf,
+                        rumctl_format_time(rumctl_pg_ms(res, k, E_EVALUATED_AT),
+                                           RUMCTL_TIME_TEXT, buf, sizeof(buf));
+                        rumctl_table_cell(&t, "%s", buf);
+                        rumctl_table_cell(&t, "%.0f",
+                                          rumctl_pg_num(res, k, E_POINTS));
+                        format_coef(rumctl_pg_num(res, k, E_PEARSON_R), buf,
                                     sizeof(buf));
-                        table_cell(&t, "%s", buf);
-                        table_cell(&t, "%.0f", num(res, k, E_POINTS));
-                        format_coef(num(res, k, E_PEARSON_R), buf, sizeof(buf));
-                        table_cell(&t, "%s", buf);
-                        format_p(num(res, k, E_PEARSON_P), buf, sizeof(buf));
-                        table_cell(&t, "%s", buf);
-                        format_ci(num(res, k, E_PEARSON_CI_LOW),
-                                  num(res, k, E_PEARSON_CI_HIGH), buf,
+                        rumctl_table_cell(&t, "%s", buf);
+                        format_p(rumctl_pg_num(res, k, E_PEARSON_P), buf,
+                                 sizeof(buf));
+                        rumctl_table_cell(&t, "%s", buf);
+                        format_ci(rumctl_pg_num(res, k, E_PEARSON_CI_LOW),
+                                  rumctl_pg_num(res, k, E_PEARSON_CI_HIGH), buf,
                                   sizeof(buf));
-                        table_cell(&t, "%s", buf);
-                        format_coef(num(res, k, E_SPEARMAN_RHO), buf,
+                        rumctl_table_cell(&t, "%s", buf);
+                        format_coef(rumctl_pg_num(res, k, E_SPEARMAN_RHO), buf,
                                     sizeof(buf));
-                        table_cell(&t, "%s", buf);
-                        format_p(num(res, k, E_SPEARMAN_P), buf, sizeof(buf));
-                        table_cell(&t, "%s", buf);
-                        format_ci(num(res, k, E_SPEARMAN_CI_LOW),
-                                  num(res, k, E_SPEARMAN_CI_HIGH), buf,
-                                  sizeof(buf));
-                        table_cell(&t, "%s", buf);
-                        format_value(metric, num(res, k, E_LAB_MEDIAN), buf,
+                        rumctl_table_cell(&t, "%s", buf);
+                        format_p(rumctl_pg_num(res, k, E_SPEARMAN_P), buf,
+                                 sizeof(buf));
+                        rumctl_table_cell(&t, "%s", buf);
+                        format_ci(rumctl_pg_num(res, k, E_SPEARMAN_CI_LOW),
+                                  rumctl_pg_num(res, k, E_SPEARMAN_CI_HIGH),
+                                  buf, sizeof(buf));
+                        rumctl_table_cell(&t, "%s", buf);
+                        format_value(metric,
+                                     rumctl_pg_num(res, k, E_LAB_MEDIAN), buf,
                                      sizeof(buf));
-                        table_cell(&t, "%s", buf);
-                        format_value(metric, num(res, k, E_FIELD_P75), buf,
-                                     sizeof(buf));
-                        table_cell(&t, "%s", buf);
-                        format_pct(num(res, k, E_VARIANCE_RATIO), buf,
+                        rumctl_table_cell(&t, "%s", buf);
+                        format_value(metric, rumctl_pg_num(res, k, E_FIELD_P75),
+                                     buf, sizeof(buf));
+                        rumctl_table_cell(&t, "%s", buf);
+                        format_pct(rumctl_pg_num(res, k, E_VARIANCE_RATIO), buf,
                                    sizeof(buf));
-                        table_cell(&t, "%s", buf);
-                        table_cell(&t, "%s", PQgetvalue(res, k, E_VERDICT));
+                        rumctl_table_cell(&t, "%s", buf);
+                        rumctl_table_cell(&t, "%s",
+                                          PQgetvalue(res, k, E_VERDICT));
                 }
-                if (table_print(&t, "    ") == -1) {
-                        table_free(&t);
+                if (rumctl_table_print(&t, "    ") == -1) {
+                        rumctl_table_free(&t);
                         return -1;
                 }
-                table_free(&t);
+                rumctl_table_free(&t);
 
                 if (corr->base < 0) {
                         printf("    baseline: none\n");
@@ -1042,27 +800,28 @@ static int print_evaluations(const ctx_t *ctx) {
                 }
                 res = ctx->baselines;
                 k   = corr->base;
-                format_time(ms(res, k, B_EVALUATED_AT), 0, buf, sizeof(buf));
+                rumctl_format_time(rumctl_pg_ms(res, k, B_EVALUATED_AT),
+                                   RUMCTL_TIME_TEXT, buf, sizeof(buf));
                 printf("    baseline as of %s: ", buf);
-                if (!boolean(res, k, B_VALID)) {
+                if (!rumctl_pg_bool(res, k, B_VALID)) {
                         printf("not enough history yet\n");
                         continue;
                 }
-                format_value(metric, num(res, k, B_LAB_BASELINE), buf,
+                format_value(metric, rumctl_pg_num(res, k, B_LAB_BASELINE), buf,
                              sizeof(buf));
-                format_value(metric, num(res, k, B_FIELD_BASELINE), buf2,
-                             sizeof(buf2));
+                format_value(metric, rumctl_pg_num(res, k, B_FIELD_BASELINE),
+                             buf2, sizeof(buf2));
                 printf("lab %s, field %s", buf, buf2);
-                format_value(metric, num(res, k, B_GAP_BASELINE), buf,
+                format_value(metric, rumctl_pg_num(res, k, B_GAP_BASELINE), buf,
                              sizeof(buf));
-                format_value(metric, num(res, k, B_GAP_RECENT), buf2,
+                format_value(metric, rumctl_pg_num(res, k, B_GAP_RECENT), buf2,
                              sizeof(buf2));
                 printf(", gap (field - lab) %s, recently %s\n", buf, buf2);
-                format_z(num(res, k, B_GAP_Z), buf, sizeof(buf));
+                format_z(rumctl_pg_num(res, k, B_GAP_Z), buf, sizeof(buf));
                 printf("      robust z: gap %s", buf);
-                format_z(num(res, k, B_LAB_Z), buf, sizeof(buf));
+                format_z(rumctl_pg_num(res, k, B_LAB_Z), buf, sizeof(buf));
                 printf(", lab %s", buf);
-                format_z(num(res, k, B_FIELD_Z), buf, sizeof(buf));
+                format_z(rumctl_pg_num(res, k, B_FIELD_Z), buf, sizeof(buf));
                 printf(", field %s; cause %s", buf,
                        PQgetvalue(res, k, B_CAUSE));
                 if (!PQgetisnull(res, k, B_ISSUE_ID))
@@ -1111,7 +870,7 @@ static void print_coverage(const ctx_t *ctx) {
 static int print_issues(const ctx_t *ctx) {
         static const char *const hdr[] = {"severity", "opened (UTC)", "kind",
                                           "route", "title"};
-        table_t                  t     = {.ncol = 5, .align = "lllll"};
+        rumctl_table_t           t     = {.ncol = 5, .align = "lllll"};
         int                      n     = PQntuples(ctx->issues), r, ret;
         size_t                   c;
         char                     buf[64];
@@ -1122,20 +881,22 @@ static int print_issues(const ctx_t *ctx) {
                 return 0;
         }
         for (c = 0; c < t.ncol; c++)
-                table_cell(&t, "%s", hdr[c]);
+                rumctl_table_cell(&t, "%s", hdr[c]);
         for (r = 0; r < n; r++) {
-                const char *route = str(ctx->issues, r, I_ROUTE);
+                const char *route = rumctl_pg_str(ctx->issues, r, I_ROUTE);
 
-                table_cell(&t, "%s", PQgetvalue(ctx->issues, r, I_SEVERITY));
-                format_time(ms(ctx->issues, r, I_OPENED_AT), 0, buf,
-                            sizeof(buf));
-                table_cell(&t, "%s", buf);
-                table_cell(&t, "%s", PQgetvalue(ctx->issues, r, I_KIND));
-                table_cell(&t, "%s", route ? route : "-");
-                table_cell(&t, "%s", PQgetvalue(ctx->issues, r, I_TITLE));
+                rumctl_table_cell(&t, "%s",
+                                  PQgetvalue(ctx->issues, r, I_SEVERITY));
+                rumctl_format_time(rumctl_pg_ms(ctx->issues, r, I_OPENED_AT),
+                                   RUMCTL_TIME_TEXT, buf, sizeof(buf));
+                rumctl_table_cell(&t, "%s", buf);
+                rumctl_table_cell(&t, "%s", PQgetvalue(ctx->issues, r, I_KIND));
+                rumctl_table_cell(&t, "%s", route ? route : "-");
+                rumctl_table_cell(&t, "%s",
+                                  PQgetvalue(ctx->issues, r, I_TITLE));
         }
-        ret = table_print(&t, "  ");
-        table_free(&t);
+        ret = rumctl_table_print(&t, "  ");
+        rumctl_table_free(&t);
         return ret;
 }
 
@@ -1143,8 +904,8 @@ static int print_text(const ctx_t *ctx) {
         char   from[32], to[32];
         size_t i;
 
-        format_time(ctx->start_ms, 0, from, sizeof(from));
-        format_time(ctx->end_ms, 0, to, sizeof(to));
+        rumctl_format_time(ctx->start_ms, RUMCTL_TIME_TEXT, from, sizeof(from));
+        rumctl_format_time(ctx->end_ms, RUMCTL_TIME_TEXT, to, sizeof(to));
         printf("synthetic (lab) vs real users (field): tenant %s%s%s, %s .. "
                "%s UTC (%s up to the latest evaluation)\n",
                ctx->tenant, *ctx->route ? ", route " : "", ctx->route, from, to,
@@ -1176,9 +937,9 @@ static void print_json_coverage(const ctx_t *ctx) {
         for (t = 0; t < RS_CORRELATE_SEG_CNT; t++) {
                 printf("%s\"%s\":{\"page_views\":", t ? "," : "",
                        seg_type_names[t]);
-                json_num(ctx->cov.page_views[t]);
+                rumctl_json_num(ctx->cov.page_views[t]);
                 printf(",\"uncovered_share\":");
-                json_num(ctx->cov.uncovered_share[t]);
+                rumctl_json_num(ctx->cov.uncovered_share[t]);
                 printf(",\"segments\":[");
                 first = 1;
                 for (i = 0; i < ctx->seg_cnt; i++) {
@@ -1188,11 +949,12 @@ static void print_json_coverage(const ctx_t *ctx) {
                             strcmp(seg->type, seg_type_names[t]))
                                 continue;
                         printf("%s{\"value\":", first ? "" : ",");
-                        json_str(seg->value);
+                        rumctl_json_str(seg->value);
                         printf(",\"page_views\":");
-                        json_num(seg->page_views);
+                        rumctl_json_num(seg->page_views);
                         printf(",\"share\":");
-                        json_num(seg->page_views / ctx->cov.page_views[t]);
+                        rumctl_json_num(seg->page_views /
+                                        ctx->cov.page_views[t]);
                         printf(",\"covered\":%s}",
                                seg->covered ? "true" : "false");
                         first = 0;
@@ -1202,11 +964,11 @@ static void print_json_coverage(const ctx_t *ctx) {
         printf("},\"lab_profiles\":[");
         for (i = 0; i < ctx->prof_cnt; i++) {
                 printf("%s{\"device\":", i ? "," : "");
-                json_str(ctx->profs[i].device);
+                rumctl_json_str(ctx->profs[i].device);
                 printf(",\"network_profile\":");
-                json_str(ctx->profs[i].network);
+                rumctl_json_str(ctx->profs[i].network);
                 printf(",\"location\":");
-                json_str(ctx->profs[i].location);
+                rumctl_json_str(ctx->profs[i].location);
                 printf("}");
         }
         printf("]");
@@ -1217,17 +979,17 @@ static void print_json(const ctx_t *ctx) {
         int    k, n;
 
         printf("{\"tenant_id\":");
-        json_str(ctx->tenant);
+        rumctl_json_str(ctx->tenant);
         printf(",\"route\":");
-        json_str(*ctx->route ? ctx->route : NULL);
+        rumctl_json_str(*ctx->route ? ctx->route : NULL);
         printf(",\"window_start\":");
         if (ctx->have_window)
-                json_time(ctx->start_ms);
+                rumctl_json_time(ctx->start_ms);
         else
                 fputs("null", stdout);
         printf(",\"window_end\":");
         if (ctx->have_window)
-                json_time(ctx->end_ms);
+                rumctl_json_time(ctx->end_ms);
         else
                 fputs("null", stdout);
 
@@ -1236,14 +998,15 @@ static void print_json(const ctx_t *ctx) {
                 const corr_t *corr = &ctx->corrs[i];
 
                 printf("%s{", i ? "," : "");
-                json_fields(ctx->evals, corr->first, eval_cols, 0, E_CNT);
+                rumctl_json_fields(ctx->evals, corr->first, eval_cols, 0,
+                                   E_CNT);
                 if (ctx->detailed) {
                         printf(",\"evaluations\":[");
                         for (k = corr->first; k < corr->first + corr->cnt;
                              k++) {
                                 printf("%s{", k > corr->first ? "," : "");
-                                json_fields(ctx->evals, k, eval_cols,
-                                            E_EVALUATED_AT, E_CNT);
+                                rumctl_json_fields(ctx->evals, k, eval_cols,
+                                                   E_EVALUATED_AT, E_CNT);
                                 printf("}");
                         }
                         printf("],\"baseline\":");
@@ -1251,9 +1014,9 @@ static void print_json(const ctx_t *ctx) {
                                 fputs("null", stdout);
                         } else {
                                 printf("{");
-                                json_fields(ctx->baselines, corr->base,
-                                            baseline_cols, B_EVALUATED_AT,
-                                            B_CNT);
+                                rumctl_json_fields(ctx->baselines, corr->base,
+                                                   baseline_cols,
+                                                   B_EVALUATED_AT, B_CNT);
                                 printf("}");
                         }
                 }
@@ -1267,13 +1030,13 @@ static void print_json(const ctx_t *ctx) {
         n = ctx->issues ? PQntuples(ctx->issues) : 0;
         for (k = 0; k < n; k++) {
                 printf("%s{", k ? "," : "");
-                json_fields(ctx->issues, k, issue_cols, 0, I_CNT);
+                rumctl_json_fields(ctx->issues, k, issue_cols, 0, I_CNT);
                 printf("}");
         }
         printf("],\"recommendations\":[");
         for (i = 0; i < ctx->rec_cnt; i++) {
                 printf("%s", i ? "," : "");
-                json_str(ctx->recs[i]);
+                rumctl_json_str(ctx->recs[i]);
         }
         printf("]}\n");
 }
@@ -1307,8 +1070,8 @@ static int load(ctx_t *ctx, int64_t window_s) {
         ctx->have_window = !PQgetisnull(res, 0, 0);
         if (ctx->have_window) {
                 snprintf(end, sizeof(end), "%s", PQgetvalue(res, 0, 0));
-                ctx->end_ms   = ms(res, 0, 1);
-                ctx->start_ms = ms(res, 0, 2);
+                ctx->end_ms   = rumctl_pg_ms(res, 0, 1);
+                ctx->start_ms = rumctl_pg_ms(res, 0, 2);
         }
         PQclear(res);
 
@@ -1403,7 +1166,8 @@ int rumctl_correlate(int argc, char **argv) {
         }
         if (rumctl_no_more_args(CMD, argc, argv) == -1 ||
             rumctl_required(CMD, "--tenant-id", ctx.tenant, NULL) == -1 ||
-            parse_window(ctx.window, &window_s) == -1 ||
+            rumctl_parse_duration(CMD, "--time-window", ctx.window,
+                                  MAX_WINDOW_S, &window_s) == -1 ||
             rumctl_required(CMD, "--pg-dsn", dsn, "RUMSTREAM_PG_DSN") == -1)
                 goto usage;
         /* The processor's default; rumctl cannot see its configuration. */

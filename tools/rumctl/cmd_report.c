@@ -40,7 +40,6 @@ typedef struct row_s {
         double p75[VITAL_CNT];
         char   val[VITAL_CNT][24];
         char   cell[VITAL_CNT][CELL_MAX];
-        char   views_str[32];
 } row_t;
 
 typedef struct report_s {
@@ -274,14 +273,10 @@ static int load_sketches(report_t *rp, const char *const *params) {
 }
 
 static void format_value(rs_metric_t m, double v, char *out, size_t size) {
-        if (!strcmp(rs_metric_unit(m), "ms")) {
-                if (v < 1000)
-                        snprintf(out, size, "%.0f ms", v);
-                else
-                        snprintf(out, size, "%.2f s", v / 1000);
-        } else {
+        if (!strcmp(rs_metric_unit(m), "ms"))
+                rumctl_format_ms(v, out, size);
+        else
                 snprintf(out, size, "%.2f", v);
-        }
 }
 
 /* 12408.4 -> "12,408" */
@@ -316,7 +311,7 @@ static const char *rating_label(rs_rating_t r) {
 
 /* Fills the cells: p75, rating and good/poor shares, each part padded to
  * the widest in its column so the parts line up. */
-static void format_cells(size_t shown_cnt, row_t **shown, int *widths) {
+static void format_cells(size_t shown_cnt, row_t **shown) {
         int    vw[VITAL_CNT] = {0}, rw[VITAL_CNT] = {0};
         size_t i;
         int    m;
@@ -370,22 +365,24 @@ static void format_cells(size_t shown_cnt, row_t **shown, int *widths) {
                         n = strlen(row->cell[m]);
                         while (n > 0 && row->cell[m][n - 1] == ' ')
                                 row->cell[m][--n] = '\0';
-                        if ((int)n > widths[m])
-                                widths[m] = (int)n;
                 }
         }
 }
+
+/* The table's alignments below have a column per vital. */
+_Static_assert(VITAL_CNT == 5, "one column per Web Vital");
 
 static int print_report(report_t *rp, const char *segment, int64_t limit,
                         const char *range_from, const char *range_to,
                         int64_t windows) {
         static const char *const vital_hdr[VITAL_CNT] = {
             "LCP p75", "INP p75", "CLS p75", "FCP p75", "TTFB p75"};
-        row_t **shown = calloc(rp->cnt ? rp->cnt : 1, sizeof(*shown));
-        int     widths[VITAL_CNT], w_tenant = 6, w_route = 5, w_seg = 0;
-        int     w_views = 5, m, all = !strcmp(segment, "all");
-        size_t  i, shown_cnt = 0;
-        int64_t in_tenant = 0;
+        row_t        **shown = calloc(rp->cnt ? rp->cnt : 1, sizeof(*shown));
+        int            m, ret, all = !strcmp(segment, "all");
+        rumctl_table_t t = {.ncol  = all ? 3 + VITAL_CNT : 4 + VITAL_CNT,
+                            .align = all ? "llrlllll" : "lllrlllll"};
+        size_t         i, shown_cnt = 0;
+        int64_t        in_tenant = 0;
 
         if (!shown) {
                 rs_log_error("out of memory");
@@ -401,59 +398,41 @@ static int print_report(report_t *rp, const char *segment, int64_t limit,
                 in_tenant++;
                 shown[shown_cnt++] = &rp->rows[i];
         }
-
-        for (m = 0; m < VITAL_CNT; m++)
-                widths[m] = (int)strlen(vital_hdr[m]);
-        if (!all)
-                w_seg = (int)strlen(segment);
-        for (i = 0; i < shown_cnt; i++) {
-                row_t *row = shown[i];
-
-                format_count(row->views, row->views_str,
-                             sizeof(row->views_str));
-                if ((int)strlen(row->tenant) > w_tenant)
-                        w_tenant = (int)strlen(row->tenant);
-                if ((int)strlen(row->route) > w_route)
-                        w_route = (int)strlen(row->route);
-                if (!all && (int)strlen(row->segment) > w_seg)
-                        w_seg = (int)strlen(row->segment);
-                if ((int)strlen(row->views_str) > w_views)
-                        w_views = (int)strlen(row->views_str);
-        }
-        format_cells(shown_cnt, shown, widths);
+        format_cells(shown_cnt, shown);
 
         printf("rum report: %s .. %s UTC, %" PRId64 " window(s), segment %s; "
                "p75 of the merged window sketches, rating (good, NI = needs "
                "improvement, POOR), good%%/poor%% of weighted page views\n\n",
                range_from, range_to, windows, segment);
-        printf("%-*s  %-*s  ", w_tenant, "tenant", w_route, "route");
+        rumctl_table_cell(&t, "tenant");
+        rumctl_table_cell(&t, "route");
         if (!all)
-                printf("%-*s  ", w_seg, segment);
-        printf("%*s", w_views, "views");
+                rumctl_table_cell(&t, "%s", segment);
+        rumctl_table_cell(&t, "views");
         for (m = 0; m < VITAL_CNT; m++)
-                printf("  %-*s", m == VITAL_CNT - 1 ? 0 : widths[m],
-                       vital_hdr[m]);
-        printf("\n");
+                rumctl_table_cell(&t, "%s", vital_hdr[m]);
         for (i = 0; i < shown_cnt; i++) {
                 const row_t *row = shown[i];
+                char         views[32];
 
-                printf("%-*s  %-*s  ", w_tenant, row->tenant, w_route,
-                       row->route);
+                format_count(row->views, views, sizeof(views));
+                rumctl_table_cell(&t, "%s", row->tenant);
+                rumctl_table_cell(&t, "%s", row->route);
                 if (!all)
-                        printf("%-*s  ", w_seg, row->segment);
-                printf("%*s", w_views, row->views_str);
+                        rumctl_table_cell(&t, "%s", row->segment);
+                rumctl_table_cell(&t, "%s", views);
                 for (m = 0; m < VITAL_CNT; m++)
-                        printf("  %-*s", m == VITAL_CNT - 1 ? 0 : widths[m],
-                               row->cell[m]);
-                printf("\n");
+                        rumctl_table_cell(&t, "%s", row->cell[m]);
         }
-        if (shown_cnt < rp->cnt)
+        ret = rumctl_table_print(&t, "");
+        rumctl_table_free(&t);
+        if (ret == 0 && shown_cnt < rp->cnt)
                 printf("(%zu more row(s) beyond --limit %" PRId64
                        " per tenant)\n",
                        rp->cnt - shown_cnt, limit);
         fflush(stdout);
         free(shown);
-        return 0;
+        return ret;
 }
 
 int rumctl_report(int argc, char **argv) {

@@ -1,6 +1,7 @@
 /*
  * rumctl: dispatch to the subcommands, and the helpers they share.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -32,6 +33,10 @@ static const command_t commands[] = {
      "print p75 Web Vitals per tenant and route from PostgreSQL"},
     {"correlate", rumctl_correlate,
      "print how well a tenant's synthetic tests predict real users"},
+    {"issues", rumctl_issues,
+     "print a tenant's issues (open and recently resolved) from PostgreSQL"},
+    {"silence", rumctl_silence,
+     "add, list or expire silences of the alert-router"},
 };
 
 #define COMMAND_CNT (sizeof(commands) / sizeof(commands[0]))
@@ -106,6 +111,54 @@ int rumctl_parse_double(const char *cmd, const char *opt, const char *s,
         }
         *out = v;
         return 0;
+}
+
+int rumctl_parse_duration(const char *cmd, const char *opt, const char *s,
+                          int64_t max_s, int64_t *out) {
+        char     *end;
+        long long v, unit;
+
+        if (!isdigit((unsigned char)*s))
+                goto bad;
+        errno = 0;
+        v     = strtoll(s, &end, 10);
+        if (errno || end[0] == '\0' || end[1] != '\0')
+                goto bad;
+        switch (*end) {
+        case 's':
+                unit = 1;
+                break;
+        case 'm':
+                unit = 60;
+                break;
+        case 'h':
+                unit = 3600;
+                break;
+        case 'd':
+                unit = 86400;
+                break;
+        default:
+                goto bad;
+        }
+        if (v <= 0 || v > max_s / unit) {
+                if (max_s % 86400 == 0)
+                        fprintf(stderr,
+                                "rumctl %s: %s: \"%s\" is not in (0, %lldd]\n",
+                                cmd, opt, s, (long long)(max_s / 86400));
+                else
+                        fprintf(stderr,
+                                "rumctl %s: %s: \"%s\" is not in (0, %llds]\n",
+                                cmd, opt, s, (long long)max_s);
+                return -1;
+        }
+        *out = v * unit;
+        return 0;
+bad:
+        fprintf(stderr,
+                "rumctl %s: %s: expected a whole number with a unit s, m, h "
+                "or d (e.g. 6h), not \"%s\"\n",
+                cmd, opt, s);
+        return -1;
 }
 
 int rumctl_bad_option(const char *cmd, int c, char **argv,

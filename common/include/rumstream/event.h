@@ -207,6 +207,29 @@ typedef struct rs_error_aggregate_s {
         const char *severity;
 } rs_error_aggregate_t;
 
+/* Issue ids an Alert reader keeps; a notice lists at most this many. */
+#define RS_EVENT_MAX_ALERT_ISSUES 256
+
+/** A notification about issues, routed to a channel (alert.avsc). */
+typedef struct rs_alert_s {
+        const char *alert_id;
+        const char *issue_id; /**< the first of issue_ids */
+        const char *tenant_id;
+        const char *channel;
+        const char *kind;     /**< firing, update, repeat, resolved */
+        const char *severity; /**< low, medium, high, critical */
+        const char *title;
+        const char *summary;
+        const char *group_key;
+        int64_t     created_at_ms;
+        /** The reader keeps the first RS_EVENT_MAX_ALERT_ISSUES and counts
+         *  the rest in issue_ids_dropped; the writer writes issue_id_cnt
+         *  (at most RS_EVENT_MAX_ALERT_ISSUES) and ignores the count. */
+        const char *issue_ids[RS_EVENT_MAX_ALERT_ISSUES];
+        size_t      issue_id_cnt;
+        size_t      issue_ids_dropped;
+} rs_alert_t;
+
 /**
  * @brief The checks every input event passes, in this order: its tenant id
  *        (RS_EVENT_MAX_TENANT_LEN characters of [A-Za-z0-9._:-]), its
@@ -286,6 +309,15 @@ int rs_issue_read(avro_value_t *v, rs_issue_t *is, char *errstr,
  *  @returns 0, or -1 on a NULL required string or more evidence than
  *           RS_EVENT_MAX_EVIDENCE. */
 int rs_issue_write(avro_value_t *v, const rs_issue_t *is);
+
+/** @brief Fills \p al from \p v (an Alert value). Strings borrow from v.
+ *  @returns 0 or -1 with errstr set. */
+int rs_alert_read(avro_value_t *v, rs_alert_t *al, char *errstr,
+                  size_t errstr_size);
+/** @brief Sets every field of \p v (an Alert value) from \p al.
+ *  @returns 0, or -1 on a NULL required string or more issue ids than
+ *           RS_EVENT_MAX_ALERT_ISSUES. */
+int rs_alert_write(avro_value_t *v, const rs_alert_t *al);
 
 /** @brief Fills \p agg from \p v (an ErrorAggregate value). Strings borrow
  *         from v. @returns 0 or -1 with errstr set. */
