@@ -19,6 +19,8 @@ echo "== example configurations"
 build/rum-aggregator -c config/rum-aggregator.conf --check-config
 build/error-tracker -c config/error-tracker.conf --check-config
 build/synthetic-correlator -c config/synthetic-correlator.conf --check-config
+build/anomaly-detector -c config/anomaly-detector.conf --check-config
+build/alert-router -c config/alert-router.conf --check-config
 
 echo "== docker-compose.yml"
 docker-compose -f docker-compose.yml config -q
