@@ -521,7 +521,9 @@ rs_traffic_t *rs_traffic_new(const rs_traffic_conf_t *c) {
             c->max_disorder_ms < 0 || !(c->no_consent_ratio >= 0) ||
             c->no_consent_ratio > 1 || !(c->regression_factor > 0) ||
             !(c->tenant_skew >= 0 && c->tenant_skew <= 10) ||
-            !isfinite(c->regression_factor))
+            !isfinite(c->regression_factor) ||
+            (c->regression_to_ms != 0 &&
+             c->regression_to_ms <= c->regression_from_ms))
                 return NULL;
 
         t = calloc(1, sizeof(*t));
@@ -717,6 +719,7 @@ static int is_regressed(rs_traffic_t *t, const tenant_t *tn, const route_t *r,
 
         if (!t->regression_tenant || !t->regression_route ||
             ts < t->conf.regression_from_ms ||
+            (t->conf.regression_to_ms != 0 && ts >= t->conf.regression_to_ms) ||
             strcmp(tn->name, t->regression_tenant))
                 return 0;
         if (!strcmp(r->name, t->regression_route))
@@ -2457,6 +2460,9 @@ static int syn_conf_check(const rs_synthetic_traffic_conf_t *c, char *errstr,
                 what = "failure_rate must be in [0, 1]";
         else if (!(c->regression_factor > 0) || !isfinite(c->regression_factor))
                 what = "regression_factor must be > 0";
+        else if (c->regression_to_ms != 0 &&
+                 c->regression_to_ms <= c->regression_from_ms)
+                what = "regression_to_ms must be after regression_from_ms";
         else if (!c->failing_tenant != !c->failing_route)
                 what = "failing_tenant and failing_route go together";
         else if (c->start_ms < 0 || c->start_ms > INT64_MAX / 4)
@@ -2667,8 +2673,10 @@ void rs_synthetic_traffic_next(rs_synthetic_traffic_t *t,
         lcp  = fcp + largest;
         load = lcp + 0.5 * dom;
 
-        t->last_regressed = ts->regressed && !t->conf.field_only &&
-                            ts_ms >= t->conf.regression_from_ms;
+        t->last_regressed =
+            ts->regressed && !t->conf.field_only &&
+            ts_ms >= t->conf.regression_from_ms &&
+            (t->conf.regression_to_ms == 0 || ts_ms < t->conf.regression_to_ms);
         if (t->last_regressed) {
                 double k = t->conf.regression_factor;
 

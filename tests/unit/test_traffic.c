@@ -471,6 +471,94 @@ out:
 }
 
 /*
+ * A regression with an end: the factor applies in [from, to) only. Before
+ * and after the interval the sequence is the one without a regression;
+ * inside it the route's values are the plain ones times the factor.
+ */
+static void test_regression_end(void) {
+        rs_traffic_conf_t c;
+        rs_traffic_t     *t = NULL, *plain = NULL;
+        rs_rum_event_t    ev, ep;
+        const int         n       = 60000;
+        int               outside = 0, inside = 0, before = 0, after = 0;
+        int               bad_flag = 0, differ_outside = 0, bad_ratio = 0;
+        int               i;
+
+        rs_traffic_conf_defaults(&c);
+        RS_CHECK_INT(c.regression_to_ms, 0);
+        c.seed               = 11;
+        c.events_per_sec     = 50; /* 60000 events: 20 minutes */
+        plain                = rs_traffic_new(&c);
+        c.regression_tenant  = "acme-shop";
+        c.regression_route   = "/checkout";
+        c.regression_from_ms = c.start_ms + 5 * 60 * 1000;
+        c.regression_factor  = 2.0;
+        /* An end that is not after the start is a mistake. */
+        c.regression_to_ms = c.regression_from_ms;
+        RS_CHECK(rs_traffic_new(&c) == NULL);
+        c.regression_to_ms = c.regression_from_ms - 1;
+        RS_CHECK(rs_traffic_new(&c) == NULL);
+        c.regression_to_ms = c.start_ms + 12 * 60 * 1000;
+        t                  = rs_traffic_new(&c);
+        RS_CHECK(t && plain);
+        if (!t || !plain)
+                goto out;
+
+        for (i = 0; i < n; i++) {
+                char route[RS_ROUTE_MAX];
+                int  reg, want, in;
+
+                rs_traffic_next(t, &ev);
+                reg = rs_traffic_last_regressed(t);
+                rs_traffic_next(plain, &ep);
+                in = ev.timestamp_ms >= c.regression_from_ms &&
+                     ev.timestamp_ms < c.regression_to_ms;
+                rs_route_normalize(ev.url, strlen(ev.url), route);
+                want = in && !strcmp(ev.tenant_id, "acme-shop") &&
+                       !strcmp(route, "/checkout");
+                if (reg != want)
+                        bad_flag++;
+                if (!in) {
+                        outside++;
+                        differ_outside += !same_event(&ev, &ep);
+                }
+                if (!want) {
+                        if (strcmp(ev.tenant_id, "acme-shop") ||
+                            strcmp(route, "/checkout"))
+                                continue;
+                        if (ev.timestamp_ms < c.regression_from_ms)
+                                before++;
+                        else if (ev.timestamp_ms >= c.regression_to_ms)
+                                after++;
+                        continue;
+                }
+                inside++;
+                /* Same draws, times the factor (up to rounding and the
+                 * caps, far from these values). */
+                if (fabs(ev.metrics[RS_METRIC_TTFB] /
+                             ep.metrics[RS_METRIC_TTFB] -
+                         2.0) > 0.01 ||
+                    fabs(ev.metrics[RS_METRIC_LCP] / ep.metrics[RS_METRIC_LCP] -
+                         2.0) > 0.01 ||
+                    !same_num(ev.metrics[RS_METRIC_CLS],
+                              ep.metrics[RS_METRIC_CLS]))
+                        bad_ratio++;
+        }
+        printf("regression end: %d checkout views before, %d inside, %d "
+               "after; %d events outside\n",
+               before, inside, after, outside);
+        RS_CHECK_MSG(before > 100 && inside > 100 && after > 100,
+                     "before %d inside %d after %d", before, inside, after);
+        RS_CHECK_INT(bad_flag, 0);
+        RS_CHECK_INT(differ_outside, 0);
+        RS_CHECK_INT(bad_ratio, 0);
+
+out:
+        rs_traffic_destroy(t);
+        rs_traffic_destroy(plain);
+}
+
+/*
  * Error traffic.
  */
 static int same_error_event(const rs_error_event_t *a,
@@ -1634,6 +1722,45 @@ static void test_synthetic_regression(void) {
         RS_CHECK_INT(bad_ratio, 0);
         RS_CHECK_INT(fo_diff, 0);
 
+        /* With an end: regressed in [from, to) only, the plain results
+         * before and after. */
+        rs_synthetic_traffic_destroy(reg);
+        rs_synthetic_traffic_destroy(plain);
+        c.field_only       = 0;
+        c.regression_to_ms = c.regression_from_ms;
+        reg = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK(reg == NULL);
+        c.regression_to_ms = c.regression_from_ms + HOUR_MS;
+        reg = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        c.regression_tenant = NULL;
+        plain = rs_synthetic_traffic_new(&c, errstr, sizeof(errstr));
+        RS_CHECK(reg && plain);
+        if (!reg || !plain)
+                goto out;
+        flagged = wrong_flag = unflagged_diff = 0;
+        for (i = 0; i < n; i++) {
+                int is_reg, in;
+
+                rs_synthetic_traffic_next(plain, &rp);
+                rs_synthetic_traffic_next(reg, &rr);
+                is_reg = rs_synthetic_traffic_last_regressed(reg);
+                in     = rr.timestamp_ms >= c.regression_from_ms &&
+                     rr.timestamp_ms < c.regression_to_ms;
+                if (is_reg != (in && !strcmp(rr.tenant_id, "acme-shop") &&
+                               !strcmp(rr.route, "/checkout")))
+                        wrong_flag++;
+                flagged += is_reg;
+                if (!is_reg)
+                        unflagged_diff += !same_result(&rr, &rp);
+        }
+        printf("synthetic regression with an end: %d runs regressed, last "
+               "result at +%.1f h\n",
+               flagged, (double)(rr.timestamp_ms - c.start_ms) / HOUR_MS);
+        RS_CHECK(flagged > 10);
+        RS_CHECK(rr.timestamp_ms >= c.regression_to_ms);
+        RS_CHECK_INT(wrong_flag, 0);
+        RS_CHECK_INT(unflagged_diff, 0);
+
 out:
         rs_synthetic_traffic_destroy(plain);
         rs_synthetic_traffic_destroy(reg);
@@ -1758,6 +1885,7 @@ int main(void) {
         test_determinism();
         test_distribution();
         test_regression();
+        test_regression_end();
         test_error_conf();
         test_error_determinism();
         test_error_mix();

@@ -96,7 +96,8 @@ static void usage(FILE *fp) {
                 "N] [--start-ms MS]\n"
                 "                      [--event-rate R] [--disorder-ms MS]\n"
                 "                      [--regression "
-                "TENANT:ROUTE:FROM_MINUTE:FACTOR] [--bad N]\n"
+                "TENANT:ROUTE:FROM_MINUTE:FACTOR[:TO_MINUTE]]\n"
+                "                      [--bad N]\n"
                 "       rumctl produce --errors --brokers LIST [same "
                 "options]\n"
                 "                      [--burst "
@@ -160,11 +161,15 @@ static void usage(FILE *fp) {
                 "traffic)\n"
                 "  --disorder-ms MS   timestamps jitter back by up to MS "
                 "(default 2000)\n"
-                "  --regression T:R:M:F\n"
-                "                     from minute M after the start, "
-                "multiply LCP/INP/FCP/TTFB\n"
-                "                     of tenant T's route R by F, e.g. "
-                "acme-shop:/checkout:10:1.8\n"
+                "  --regression T:R:M:F[:M2]\n"
+                "                     from minute M after the start (until "
+                "minute M2, if\n"
+                "                     given), multiply LCP/INP/FCP/TTFB of "
+                "tenant T's route R\n"
+                "                     by F, e.g. acme-shop:/checkout:10:1.8 "
+                "or, back to normal\n"
+                "                     from minute 40, "
+                "acme-shop:/checkout:10:1.8:40\n"
                 "                     With --synthetic, the lab sees the "
                 "same regression (TBT\n"
                 "                     and load time too) if it tests that "
@@ -221,40 +226,66 @@ static uint64_t splitmix64(uint64_t *x) {
         return z ^ (z >> 31);
 }
 
+/* 1 if \p s is a number as the options take it ("10", "1.8"). */
+static int is_number(const char *s) {
+        char *end;
+
+        if (!*s)
+                return 0;
+        (void)strtod(s, &end);
+        return *end == '\0';
+}
+
 /*
- * "TENANT:ROUTE:FROM_MINUTE:FACTOR". Routes contain ':' ("/products/:id"),
- * so the tenant ends at the first ':' and the last two fields are counted
- * from the end.
+ * "TENANT:ROUTE:FROM_MINUTE:FACTOR[:TO_MINUTE]". Routes contain ':'
+ * ("/products/:id") but no field of a normalized route is a number, so the
+ * tenant ends at the first ':' and the numeric fields are counted from the
+ * end: three of them carry an end, two do not. *to_minute is 0 without an
+ * end.
  */
 static int parse_regression(char *spec, rs_traffic_conf_t *tc,
-                            double *from_minute) {
+                            double *from_minute, double *to_minute) {
         char *first = strchr(spec, ':');
-        char *last  = strrchr(spec, ':');
-        char *mid;
+        char *num[3];
+        int   cnt = 0;
 
-        if (!first || last == first)
+        *to_minute = 0;
+        if (!first)
                 goto bad;
-        *last = '\0';
-        mid   = strrchr(spec, ':');
-        if (mid == first || mid == NULL)
+        while (cnt < 3) {
+                char *p = strrchr(spec, ':');
+
+                if (p == NULL || p == first || !is_number(p + 1))
+                        break;
+                num[cnt++] = p + 1;
+                *p         = '\0';
+        }
+        if (cnt < 2)
                 goto bad;
         *first = '\0';
-        *mid   = '\0';
         if (!*spec || first[1] != '/')
                 goto bad;
-        if (rumctl_parse_double(CMD, "--regression minute", mid + 1, 0, 1e9,
-                                from_minute) == -1 ||
-            rumctl_parse_double(CMD, "--regression factor", last + 1, 0.01,
-                                1000, &tc->regression_factor) == -1)
+        if (rumctl_parse_double(CMD, "--regression minute", num[cnt - 1], 0,
+                                1e9, from_minute) == -1 ||
+            rumctl_parse_double(CMD, "--regression factor", num[cnt - 2], 0.01,
+                                1000, &tc->regression_factor) == -1 ||
+            (cnt == 3 && rumctl_parse_double(CMD, "--regression end minute",
+                                             num[0], 0, 1e9, to_minute) == -1))
                 return -1;
+        if (cnt == 3 && !(*to_minute > *from_minute)) {
+                fprintf(stderr, "rumctl produce: --regression: the end "
+                                "minute must come after the start minute\n");
+                return -1;
+        }
         tc->regression_tenant = spec;
         tc->regression_route  = first + 1;
         return 0;
 bad:
         fprintf(stderr,
                 "rumctl produce: --regression: expected "
-                "TENANT:ROUTE:FROM_MINUTE:FACTOR with ROUTE starting with "
-                "'/', e.g. acme-shop:/checkout:10:1.8\n");
+                "TENANT:ROUTE:FROM_MINUTE:FACTOR[:TO_MINUTE] with ROUTE "
+                "starting with '/', e.g. acme-shop:/checkout:10:1.8 or "
+                "acme-shop:/checkout:10:1.8:40\n");
         return -1;
 }
 
@@ -535,7 +566,8 @@ int rumctl_produce(int argc, char **argv) {
         int64_t tenants = 5, routes = 12, disorder = 2000;
         int64_t produced = 0, bad_done = 0, total, i, next_bad;
         int64_t first_ts = INT64_MAX, last_ts = INT64_MIN, prev_ts;
-        double  rate = 0, event_rate = 0, from_minute = 0, t0, elapsed;
+        double  rate = 0, event_rate = 0, from_minute = 0, to_minute = 0;
+        double  t0, elapsed;
         double  burst_minutes[2] = {0, 0}, new_minute = 0;
         double  failing_minute = 0, interval_min = 5, failure_rate = 0.02;
         int     c, have_start = 0, have_event_rate = 0, ret = RUMCTL_EXIT_FAIL;
@@ -669,8 +701,8 @@ int rumctl_produce(int argc, char **argv) {
                                 "--regression the lab should not see\n");
                 goto usage;
         }
-        if ((regression &&
-             parse_regression(regression, &tc, &from_minute) == -1) ||
+        if ((regression && parse_regression(regression, &tc, &from_minute,
+                                            &to_minute) == -1) ||
             (burst && parse_burst(burst, &ec, burst_minutes) == -1) ||
             (new_group && parse_new_group(new_group, &ec, &new_minute) == -1) ||
             (failing && parse_failing(failing, &sc, &failing_minute) == -1))
@@ -723,6 +755,9 @@ int rumctl_produce(int argc, char **argv) {
                 sc.start_ms = start_ms;
                 sc.regression_from_ms =
                     start_ms + (int64_t)(from_minute * 60000.0);
+                sc.regression_to_ms =
+                    to_minute > 0 ? start_ms + (int64_t)(to_minute * 60000.0)
+                                  : 0;
                 sc.failing_from_ms =
                     start_ms + (int64_t)(failing_minute * 60000.0);
                 sgen =
@@ -772,6 +807,9 @@ int rumctl_produce(int argc, char **argv) {
                 tc.max_disorder_ms   = disorder;
                 tc.regression_from_ms =
                     start_ms + (int64_t)(from_minute * 60000.0);
+                tc.regression_to_ms =
+                    to_minute > 0 ? start_ms + (int64_t)(to_minute * 60000.0)
+                                  : 0;
                 gen                  = rs_traffic_new(&tc);
                 tc.seed              = (uint64_t)seed ^ 0xbadbadbadULL;
                 tc.regression_tenant = NULL;

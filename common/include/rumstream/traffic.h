@@ -34,9 +34,10 @@
  * - Event time advances by 1000 / events_per_sec ms per event; each event's
  *   timestamp then moves back by a random 0..max_disorder_ms, as events from
  *   many browsers arrive slightly out of order.
- * - Optionally a regression: from regression_from_ms on (event time), LCP,
- *   INP, FCP and TTFB of one tenant's route are multiplied by
- *   regression_factor (the longer TTFB shows in the request phase).
+ * - Optionally a regression: from regression_from_ms on (event time) and,
+ *   if regression_to_ms is set, until just before it, LCP, INP, FCP and
+ *   TTFB of one tenant's route are multiplied by regression_factor (the
+ *   longer TTFB shows in the request phase).
  *   Nothing else changes: apart from those values the sequence is the one
  *   the same configuration without the regression gives.
  *
@@ -71,6 +72,10 @@ typedef struct rs_traffic_conf_s {
         /** Normalized route that regresses, e.g. "/checkout" (copied). */
         const char *regression_route;
         int64_t     regression_from_ms;
+        /** End of the regression (event time, exclusive): the factor
+         *  applies to events in [regression_from_ms, regression_to_ms).
+         *  0 (the default): no end. */
+        int64_t regression_to_ms;
         /** e.g. 1.8: LCP/INP/FCP/TTFB multiplied from regression_from_ms. */
         double regression_factor;
 } rs_traffic_conf_t;
@@ -85,7 +90,8 @@ void rs_traffic_conf_defaults(rs_traffic_conf_t *c);
  * @brief A generator for \p c (copied, strings too).
  * @returns NULL if the configuration is out of range (tenants < 1,
  *          routes_per_tenant < 1, events_per_sec <= 0, negative disorder,
- *          ratio outside [0, 1], factor <= 0) or on allocation failure.
+ *          ratio outside [0, 1], factor <= 0, regression_to_ms set but
+ *          not after regression_from_ms) or on allocation failure.
  *          Caller frees with rs_traffic_destroy().
  */
 rs_traffic_t *rs_traffic_new(const rs_traffic_conf_t *c);
@@ -318,7 +324,9 @@ size_t rs_error_traffic_pii_strings(const char *const **out);
  *   With field_only set it does not: the lab stays flat while the field
  *   regresses (a divergence, as when only real users get a slow
  *   third-party tag or an uncached back end), the case a synthetic-vs-real
- *   correlator must flag. There is no separate divergence tenant or route:
+ *   correlator must flag. The regression ends at regression_to_ms (if
+ *   set) for the lab as for the page views. There is no separate
+ *   divergence tenant or route:
  *   the divergence is the page views' regression, so the two generators
  *   cannot disagree about where it is.
  * - Failures: failure_rate of the runs fail at random, with one of a few
@@ -343,6 +351,7 @@ typedef struct rs_synthetic_traffic_conf_s {
         const char *regression_tenant;
         const char *regression_route;
         int64_t     regression_from_ms;
+        int64_t     regression_to_ms; /**< 0: no end */
         double      regression_factor;
         /** 1: the lab does not see the regression (divergence). */
         int field_only;
