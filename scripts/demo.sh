@@ -2,8 +2,8 @@
 # The main job on embedded defaults: an embedded Kafka (librdkafka's mock
 # cluster over TCP), a throwaway PostgreSQL, generated traffic for several
 # tenants - page views with a regression injected on one route, front-end
-# errors carrying personal data with a burst and a new bug, some bad
-# input - the rum-aggregator and the error-tracker over all of it, then the
+# errors carrying personal data with a burst and a new bug, synthetic test
+# results, some bad input - every processor over all of it, then the
 # results as a person reads them.
 # Everything it starts is stopped and removed on exit.
 set -euo pipefail
@@ -16,9 +16,11 @@ chmod 755 "$run"
 kafka_pid=""
 tracker_pid=""
 correlator_pid=""
+detector_pid=""
 cleanup() {
 	if [ -n "$tracker_pid" ]; then kill "$tracker_pid" 2>/dev/null || true; fi
 	if [ -n "$correlator_pid" ]; then kill "$correlator_pid" 2>/dev/null || true; fi
+	if [ -n "$detector_pid" ]; then kill "$detector_pid" 2>/dev/null || true; fi
 	[ -n "$kafka_pid" ] && kill "$kafka_pid" 2>/dev/null && wait "$kafka_pid" 2>/dev/null
 	bash scripts/pgtmp.sh stop "$run/pg" >/dev/null 2>&1 || true
 	rm -rf "$run"
@@ -41,10 +43,10 @@ events=${EVENTS:-30000}
 # Page views and errors cover the same 25 minutes of event time, ending now.
 start_ms=$(( ($(date +%s) - events / 20) / 60 * 60 * 1000 ))
 echo "== producing $events page views (6 tenants, 12 routes each), a regression"
-echo "   on acme-shop /checkout from minute 20, and 20 bad messages"
+echo "   on acme-shop /checkout in minutes 10-18, and 20 bad messages"
 build/rumctl produce --brokers "$brokers" --count "$events" --seed 7 \
 	--tenants 6 --routes 12 --event-rate 20 --start-ms "$start_ms" \
-	--regression acme-shop:/checkout:20:2.2 --bad 20
+	--regression acme-shop:/checkout:10:2.2:18 --bad 20
 echo "== producing front-end errors of the same tenants (one per 20 page views,"
 echo "   a fifth carrying personal data), a 20x burst of acme-shop's most"
 echo "   frequent bug on /checkout in minutes 8-13, a new bug of globex-news"
@@ -60,7 +62,7 @@ echo "   real users meet), and umbrella-travel's / fails from minute 15"
 # Every check runs once a minute: 107 checks over the 25 minutes.
 build/rumctl produce --synthetic --brokers "$brokers" --count $((107 * events / 1200)) \
 	--seed 7 --tenants 6 --routes 12 --start-ms "$start_ms" --interval-min 1 \
-	--regression acme-shop:/checkout:20:2.2 --field-only \
+	--regression acme-shop:/checkout:10:2.2:18 --field-only \
 	--failing umbrella-travel:/:15
 
 # The error-tracker joins errors with the aggregator's page views as they
@@ -85,6 +87,12 @@ correlator_opts=(--set kafka_brokers="$brokers" --set pg_dsn="$dsn"
 	--set gap.history_ms=1200000 --set correlation.min_field_samples=5)
 build/synthetic-correlator "${correlator_opts[@]}" 2>"$run/correlator.log" &
 correlator_pid=$!
+# The anomaly-detector likewise. Compressed traffic again: a window counts
+# from 10 page views and a baseline from 8 windows (defaults 50 and 30).
+detector_opts=(--set kafka_brokers="$brokers" --set pg_dsn="$dsn"
+	--set detect.min_samples=10 --set detect.min_history=8)
+build/anomaly-detector "${detector_opts[@]}" 2>"$run/detector.log" &
+detector_pid=$!
 
 echo "== rum-aggregator --until-eof (error-tracker streaming alongside)"
 build/rum-aggregator --until-eof --set kafka_brokers="$brokers" \
@@ -119,6 +127,17 @@ build/error-tracker --until-eof --set window.idle_close_ms=0 \
 	"${tracker_opts[@]}" 2>>"$run/tracker.log"
 grep -h '"level":"error"' "$run/tracker.log" || true
 grep -o 'stopped cleanly after [0-9]* messages' "$run/tracker.log" |
+	sed 's/stopped cleanly after/   read/'
+
+echo "== anomaly-detector: likewise"
+caught_up anomaly-detector rum.aggregates
+kill -TERM "$detector_pid"
+wait "$detector_pid" || true
+detector_pid=""
+build/anomaly-detector --until-eof --set window.idle_close_ms=0 \
+	"${detector_opts[@]}" 2>>"$run/detector.log"
+grep -h '"level":"error"' "$run/detector.log" || true
+grep -o 'stopped cleanly after [0-9]* messages' "$run/detector.log" |
 	sed 's/stopped cleanly after/   read/'
 
 echo "== synthetic-correlator: likewise"
@@ -195,3 +214,22 @@ psql "$dsn" -X -q -P pager=off -c "
          version AS v, to_char(opened_at, 'HH24:MI') AS opened
     FROM issues WHERE source = 'synthetic-correlator'
    ORDER BY kind, tenant_id, route, device, metric"
+
+echo
+echo "== alert-router --until-eof over every detector's issues (default routes:"
+echo "   critical -> pager, chat; high -> chat; medium -> email-digest)"
+build/alert-router --until-eof --set kafka_brokers="$brokers" \
+	--set pg_dsn="$dsn" --set window.idle_close_ms=0 2>"$run/router.log"
+grep -h '"level":"error"' "$run/router.log" || true
+echo
+echo "== the injected regression as the anomaly-detector saw it"
+build/rumctl issues --dsn "$dsn" --tenant-id acme-shop --kind regression \
+	--state all 2>/dev/null
+echo
+echo "== and the alerts it became (acme-shop /checkout)"
+psql "$dsn" -X -q -P pager=off -c "
+  SELECT to_char(created_at, 'HH24:MI:SS') AS at, channel, kind, severity,
+         status, left(title, 60) AS title
+    FROM alerts
+   WHERE tenant_id = 'acme-shop' AND group_key LIKE '%/checkout%'
+   ORDER BY created_at, channel"
