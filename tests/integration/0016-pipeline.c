@@ -451,6 +451,50 @@ int main(void) {
                      rs_it_pg_ll(dsn, "SELECT sum(attempts) FROM alerts"));
         pthread_mutex_unlock(&srv.lock);
 
+        /* rumctl issues --dry-run judges the stored aggregates the same
+         * way and finds the same regression, emitting nothing. */
+        {
+                long long issues_before =
+                    rs_it_pg_ll(dsn, "SELECT count(*) FROM issue_versions");
+                FILE *f;
+                char  line[256] = "";
+
+                snprintf(cmd, sizeof(cmd),
+                         "%s issues --dry-run --tenant-id acme-shop --kind "
+                         "regression --rules '' --min-history 12 --since 2h "
+                         "--json --dsn '%s' > 0016-dry-run.json 2>/dev/null",
+                         rs_it_bin("rumctl"), dsn);
+                RS_CHECK_INT(system(cmd), 0);
+                if (!(f = fopen("0016-dry-run.sql", "w")))
+                        rs_it_die("0016-dry-run.sql");
+                fprintf(f, "\\set j `cat 0016-dry-run.json`\n"
+                           "SELECT (:'j'::jsonb ->> 'dry_run') || ' ' || "
+                           "(SELECT count(*) FROM jsonb_array_elements(:'j'::"
+                           "jsonb -> 'issues') i WHERE i ->> 'route' = '/' "
+                           "AND i ->> 'metric' = 'lcp' AND i ->> 'state' = "
+                           "'resolved') || ' ' || (SELECT count(*) FROM "
+                           "jsonb_array_elements(:'j'::jsonb -> 'issues') i "
+                           "WHERE i ->> 'route' <> '/');\n");
+                fclose(f);
+                snprintf(cmd, sizeof(cmd),
+                         "psql -X -A -t '%s' -f 0016-dry-run.sql > "
+                         "0016-dry-run.txt",
+                         dsn);
+                RS_CHECK_INT(system(cmd), 0);
+                if ((f = fopen("0016-dry-run.txt", "r"))) {
+                        if (!fgets(line, sizeof(line), f))
+                                line[0] = '\0';
+                        fclose(f);
+                }
+                line[strcspn(line, "\n")] = '\0';
+                /* One resolved LCP regression on the route, none
+                 * elsewhere. */
+                RS_CHECK_STR(line, "true 1 0");
+                RS_CHECK_INT(
+                    rs_it_pg_ll(dsn, "SELECT count(*) FROM issue_versions"),
+                    issues_before);
+        }
+
         printf("took %.1f s\n", (double)(rs_it_now_ms() - t_start) / 1000);
         free(issues_digest);
         rs_kafka_producer_destroy(prod);

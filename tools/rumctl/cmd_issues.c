@@ -16,17 +16,22 @@
  * snapshot through the same filter, so they agree. Strings point into the
  * PGresults, which live until the end of the command.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "rumstream/detect.h"
+#include "rumstream/hash.h"
 #include "rumstream/log.h"
 #include "rumstream/pg.h"
+#include "rumstream/sketch.h"
 #include "rumstream/vitals.h"
 #include "rumctl.h"
 
@@ -34,6 +39,12 @@
 
 #define DEFAULT_SINCE "24h"
 #define MAX_SINCE_S   (3650LL * 86400)
+
+/* --dry-run: the anomaly-detector's default rules (config/
+ * anomaly-detector.conf, budget.rules). */
+#define DRY_DEFAULT_RULES                                                      \
+        "lcp > 4000 for 5 windows: high; inp > 500 for 5 windows: high; "      \
+        "cls > 0.25 for 5 windows: high"
 
 /*
  * Timestamps come back as ms since the epoch ("(extract(epoch FROM t) *
@@ -138,6 +149,11 @@ typedef struct ctx_s {
         const char *since;
         int         detailed;
         int         json;
+        int         dry_run; /* issues from a replay, not the table */
+
+        /* --dry-run: the window starts judged, series and windows. */
+        int64_t dry_from_ms, dry_to_ms;
+        size_t  dry_series, dry_windows;
 
         int     have_as_of; /* the tenant has issues */
         int64_t as_of_ms;
@@ -155,6 +171,10 @@ static void usage(FILE *fp) {
             "                     [--state open|all] [--since 24h] "
             "[--detailed] [--json]\n"
             "                     [--dsn DSN] [--wait-ms MS]\n"
+            "       rumctl issues --tenant-id T --dry-run [--rules TEXT] "
+            "[--min-samples N]\n"
+            "                     [--min-history N] [--route R] [--kind K] "
+            "[--since 24h] ...\n"
             "\n"
             "The issues of a tenant, whichever detector raised them "
             "(error-tracker:\n"
@@ -215,6 +235,29 @@ static void usage(FILE *fp) {
             "                     $RUMSTREAM_PG_DSN)\n"
             "  --wait-ms MS       how long to retry connecting (default "
             "10000)\n"
+            "  --dry-run          instead of the issues table, replay the "
+            "anomaly-detector's\n"
+            "                     rules (regression, level_shift, "
+            "budget_breach) on the\n"
+            "                     route aggregates (rum_aggregates, segment "
+            "all; lcp, inp,\n"
+            "                     cls, fcp, ttfb) of the --since before the "
+            "tenant's latest\n"
+            "                     window, and print the issues it would "
+            "raise, in their\n"
+            "                     final state; nothing is emitted or written. "
+            "--state open\n"
+            "                     keeps those still open at the end; the "
+            "first windows only\n"
+            "                     build the baseline\n"
+            "  --rules TEXT       with --dry-run: budget rules (default the "
+            "detector's:\n"
+            "                     \"" DRY_DEFAULT_RULES "\")\n"
+            "  --min-samples N    with --dry-run: page views a window needs "
+            "(default 50)\n"
+            "  --min-history N    with --dry-run: windows a baseline needs, "
+            "1 to 60\n"
+            "                     (default 30)\n"
             "  -h, --help         this text\n"
             "\n"
             "Without a matching issue it prints \"no issues for tenant T\" "
@@ -580,21 +623,45 @@ static void print_none_matching(const ctx_t *ctx) {
                 printf(")");
 }
 
+/* The header of --dry-run: what was judged, and that it is a dry run. */
+static void print_dry_header(const ctx_t *ctx) {
+        char from[32], to[32];
+
+        rumctl_format_time(ctx->dry_from_ms, RUMCTL_TIME_TEXT, from,
+                           sizeof(from));
+        rumctl_format_time(ctx->dry_to_ms, RUMCTL_TIME_TEXT, to, sizeof(to));
+        printf("DRY RUN: issues the anomaly-detector would raise for tenant "
+               "%s",
+               ctx->tenant);
+        print_scope(ctx);
+        if (!strcmp(ctx->state, "open"))
+                printf(", still open at the end");
+        printf("\njudged %zu windows of %zu route series (segment all), "
+               "window starts %s to %s UTC;\nnothing was emitted or "
+               "written\n",
+               ctx->dry_windows, ctx->dry_series, from, to);
+}
+
 static int print_text(const ctx_t *ctx) {
         int  n = PQntuples(ctx->issues), r;
         char as_of[32];
 
         rumctl_format_time(ctx->as_of_ms, RUMCTL_TIME_TEXT, as_of,
                            sizeof(as_of));
-        if (!strcmp(ctx->state, "recent"))
-                printf("issues of tenant %s", ctx->tenant);
-        else
-                printf("%s issues of tenant %s", ctx->state, ctx->tenant);
-        print_scope(ctx);
-        if (!strcmp(ctx->state, "recent"))
-                printf(": open, and resolved within %s of the latest update "
-                       "(%s UTC)",
-                       ctx->since, as_of);
+        if (ctx->dry_run) {
+                print_dry_header(ctx);
+        } else {
+                if (!strcmp(ctx->state, "recent"))
+                        printf("issues of tenant %s", ctx->tenant);
+                else
+                        printf("%s issues of tenant %s", ctx->state,
+                               ctx->tenant);
+                print_scope(ctx);
+                if (!strcmp(ctx->state, "recent"))
+                        printf(": open, and resolved within %s of the latest "
+                               "update (%s UTC)",
+                               ctx->since, as_of);
+        }
         printf("\n%d issue%s: %d open, %d resolved; times in UTC\n\n", n,
                n == 1 ? "" : "s", ctx->open_cnt, ctx->resolved_cnt);
         if (print_table(ctx) == -1)
@@ -615,6 +682,20 @@ static void print_json(const ctx_t *ctx) {
 
         printf("{\"tenant_id\":");
         rumctl_json_str(ctx->tenant);
+        if (ctx->dry_run) {
+                printf(",\"dry_run\":true,\"windows_from\":");
+                if (ctx->have_as_of)
+                        rumctl_json_time(ctx->dry_from_ms);
+                else
+                        printf("null");
+                printf(",\"windows_to\":");
+                if (ctx->have_as_of)
+                        rumctl_json_time(ctx->dry_to_ms);
+                else
+                        printf("null");
+                printf(",\"series\":%zu,\"windows\":%zu", ctx->dry_series,
+                       ctx->dry_windows);
+        }
         printf(",\"issues\":[");
         for (r = 0; r < n; r++) {
                 printf("%s{", r ? "," : "");
@@ -648,6 +729,692 @@ static PGresult *query(ctx_t *ctx, const char *sql, int nparams,
         if (!res)
                 rs_log_error("%s", ctx->errstr);
         return res;
+}
+
+/* ---- Dry run ----------------------------------------------------------- */
+
+/*
+ * --dry-run replays the anomaly-detector's judging (processors/anomaly-
+ * detector/judge.c) over the route-level ("all") aggregates of
+ * rum_aggregates, in memory: per series (route, metric) in window order a
+ * window from its sketch, the regression against the baseline of the
+ * windows before (frozen at the start of a breach), the level shift and the
+ * budget rules, each fed to its lifecycle. Each event becomes a version of
+ * an issue with the detector's id, title, values and evidence; the issues
+ * are then put into PGresults of the same columns as the queries above
+ * (PQmakeEmptyPGresult), so the table, --detailed and --json print them
+ * as they print stored issues. Nothing is emitted or written.
+ *
+ * Not replayed: segments other than "all" (and so the explanation by
+ * device), seasonal profiles (the detector's default is none), and the
+ * detector's other settings, which take its defaults.
+ */
+
+#define DRY_SOURCE       "anomaly-detector"
+#define DRY_EVIDENCE_MAX 12
+#define DRY_HISTORY      60 /* detect.history */
+
+/* In the order of the detector's kinds (ad_kind_name). */
+enum { DRY_REG, DRY_BUDGET, DRY_SHIFT, DRY_NKIND };
+
+static const char *const dry_kind_name[DRY_NKIND] = {
+    "regression", "budget_breach", "level_shift"};
+
+static const char *const dry_metric[] = {"lcp", "inp", "cls", "fcp", "ttfb"};
+
+#define DRY_NMETRIC ((int)(sizeof(dry_metric) / sizeof(dry_metric[0])))
+
+typedef struct dry_kv_s {
+        char key[24];
+        char value[160];
+} dry_kv_t;
+
+typedef struct dry_version_s {
+        int64_t     version;
+        const char *state; /* static */
+        int         severity;
+        double      observed;
+        int64_t     updated_ms;
+} dry_version_t;
+
+/* One issue as the detector would leave it, and its versions. */
+typedef struct dry_issue_s {
+        char           id[33];
+        char          *route;     /* owned */
+        char          *seg_value; /* owned */
+        const char    *metric;    /* static */
+        int            kind;
+        const char    *state; /* static: the last event's name */
+        int            severity;
+        int64_t        version, opened_ms, updated_ms, resolved_ms;
+        double         observed, baseline, threshold;
+        int64_t        sample_size;
+        char           title[512];
+        dry_kv_t       ev[DRY_EVIDENCE_MAX];
+        int            nev;
+        dry_version_t *vers;
+        size_t         nvers;
+} dry_issue_t;
+
+typedef struct dry_s {
+        rs_detect_conf_t           dc;
+        rs_detect_lifecycle_conf_t lc[DRY_NKIND];
+        rs_detect_rules_t         *rules;
+        dry_issue_t               *iss;
+        size_t                     n, cap;
+        size_t                     series, windows;
+        int64_t                    from_ms, to_ms; /* window starts judged */
+} dry_t;
+
+/* One series being replayed: all its windows, oldest first. */
+typedef struct dry_series_s {
+        const char         *tenant, *route, *seg_value, *metric;
+        char                label[RS_DETECT_METRIC_MAX];
+        rs_detect_point_t  *pts;  /* baseline points: NaN below min_samples */
+        rs_detect_window_t *wins; /* the windows, with their p75 CI */
+        int64_t            *size; /* window length, ms */
+        double             *scratch;
+        size_t              n;
+        rs_detect_state_t   st[DRY_NKIND];
+        size_t              cur[DRY_NKIND]; /* issue index + 1, or 0 */
+} dry_series_t;
+
+static void *dry_grow(void *p, size_t n, size_t size) {
+        void *q = realloc(p, n * size);
+
+        if (!q) {
+                rs_log_error("out of memory");
+                abort();
+        }
+        return q;
+}
+
+static char *dry_strdup(const char *s) {
+        char *d = strdup(s);
+
+        if (!d) {
+                rs_log_error("out of memory");
+                abort();
+        }
+        return d;
+}
+
+static void dry_free(dry_t *dry) {
+        size_t i;
+
+        for (i = 0; i < dry->n; i++) {
+                free(dry->iss[i].route);
+                free(dry->iss[i].seg_value);
+                free(dry->iss[i].vers);
+        }
+        free(dry->iss);
+        rs_detect_rules_destroy(dry->rules);
+}
+
+static void dry_evidence(dry_issue_t *is, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void dry_evidence(dry_issue_t *is, const char *key, const char *fmt,
+                         ...) {
+        va_list ap;
+
+        if (is->nev >= DRY_EVIDENCE_MAX)
+                return;
+        snprintf(is->ev[is->nev].key, sizeof(is->ev[is->nev].key), "%s", key);
+        va_start(ap, fmt);
+        vsnprintf(is->ev[is->nev].value, sizeof(is->ev[is->nev].value), fmt,
+                  ap);
+        va_end(ap);
+        is->nev++;
+}
+
+static void dry_fmt_num(const char *metric, double v, char *buf, size_t size) {
+        if (!isfinite(v))
+                snprintf(buf, size, "n/a");
+        else if (!strcmp(metric, "cls"))
+                snprintf(buf, size, "%.3f", v);
+        else
+                snprintf(buf, size, "%.0f ms", v);
+}
+
+/* An event of series \p s, kind \p kind at window \p i, as judge.c's
+ * publish() would write it (without the explanation by segment). */
+static void dry_record(dry_t *dry, dry_series_t *s, int kind, size_t i,
+                       rs_detect_event_t ev, const rs_detect_verdict_t *v,
+                       const rs_detect_baseline_t *b,
+                       const rs_detect_rule_t     *rule) {
+        const rs_detect_state_t  *st  = &s->st[kind];
+        const rs_detect_window_t *cur = &s->wins[i];
+        dry_issue_t              *is;
+        dry_version_t            *ver;
+        char                      obs[32], exp[32], ts[40];
+        double                    thr = NAN, base = NAN;
+
+        if (ev == RS_DETECT_EVENT_OPEN || !s->cur[kind]) {
+                rs_id_t h;
+
+                if (dry->n == dry->cap) {
+                        dry->cap = dry->cap ? 2 * dry->cap : 16;
+                        dry->iss =
+                            dry_grow(dry->iss, dry->cap, sizeof(*dry->iss));
+                }
+                is = &dry->iss[dry->n++];
+                memset(is, 0, sizeof(*is));
+                s->cur[kind]  = dry->n;
+                is->route     = dry_strdup(s->route);
+                is->seg_value = dry_strdup(s->seg_value);
+                is->metric    = s->metric;
+                is->kind      = kind;
+                rs_id_init(&h, "issue");
+                rs_id_add_str(&h, s->tenant);
+                rs_id_add_str(&h, dry_kind_name[kind]);
+                rs_id_add_str(&h, s->route);
+                rs_id_add_str(&h, "all");
+                rs_id_add_str(&h, s->seg_value);
+                rs_id_add_str(&h, s->metric);
+                rs_id_add_i64(&h, st->opened_ms);
+                rs_id_hex(&h, is->id);
+        }
+        is              = &dry->iss[s->cur[kind] - 1];
+        is->state       = rs_detect_event_name(ev);
+        is->severity    = st->severity;
+        is->version     = st->version;
+        is->opened_ms   = st->opened_ms;
+        is->updated_ms  = cur->ts_ms + s->size[i];
+        is->resolved_ms = ev == RS_DETECT_EVENT_RESOLVED ? is->updated_ms : -1;
+        is->observed    = cur->value;
+        is->sample_size = (int64_t)cur->samples;
+        if (kind == DRY_BUDGET) {
+                thr = v->expected;
+        } else if (b && b->valid) {
+                base = b->level;
+                thr  = b->level * (1 + dry->dc.min_degradation);
+                if (b->level + dry->dc.z_threshold * b->spread > thr)
+                        thr = b->level + dry->dc.z_threshold * b->spread;
+        }
+        is->baseline  = base;
+        is->threshold = thr;
+        dry_fmt_num(s->metric, cur->value, obs, sizeof(obs));
+        dry_fmt_num(s->metric, kind == DRY_BUDGET ? thr : base, exp,
+                    sizeof(exp));
+        snprintf(is->title, sizeof(is->title),
+                 "%s %s on %s (all traffic): "
+                 "%s %s %s",
+                 s->label,
+                 kind == DRY_REG     ? "regressed"
+                 : kind == DRY_SHIFT ? "shifted up"
+                                     : "over budget",
+                 s->route, obs,
+                 kind == DRY_BUDGET ? "against a budget of" : "against", exp);
+
+        is->nev = 0;
+        rs_pg_timestamp(cur->ts_ms, ts, sizeof(ts));
+        dry_evidence(is, "window", "%s", ts);
+        dry_evidence(is, "window_ms", "%" PRId64, s->size[i]);
+        rs_pg_timestamp(st->since_ms, ts, sizeof(ts));
+        dry_evidence(is, "breach_since", "%s", ts);
+        if (isfinite(v->degradation))
+                dry_evidence(is, "degradation_pct", "%.1f",
+                             100 * v->degradation);
+        if (isfinite(v->score))
+                dry_evidence(is, "robust_score", "%.2f", v->score);
+        dry_evidence(is, "p75_ci", "[%.6g, %.6g]", cur->ci_lo, cur->ci_hi);
+        dry_evidence(is, "samples", "%.0f", cur->samples);
+        if (b && b->valid) {
+                dry_evidence(is, "baseline_windows", "%zu", b->n);
+                dry_evidence(is, "baseline_spread", "%.6g", b->spread);
+                dry_evidence(is, "season", "%s",
+                             rs_detect_season_name(b->season));
+        }
+        if (rule)
+                dry_evidence(is, "rule", "%s %s %g for %u windows: %s",
+                             rule->metric, rs_detect_op_name(rule->op),
+                             rule->threshold, rule->for_windows,
+                             rs_detect_severity_name(rule->severity));
+
+        is->vers        = dry_grow(is->vers, is->nvers + 1, sizeof(*is->vers));
+        ver             = &is->vers[is->nvers++];
+        ver->version    = is->version;
+        ver->state      = is->state;
+        ver->severity   = is->severity;
+        ver->observed   = is->observed;
+        ver->updated_ms = is->updated_ms;
+}
+
+static int dry_active(const rs_detect_state_t *st) {
+        return st->open || st->breach_run > 0;
+}
+
+/* Judges window \p i of \p s as judge.c's judge_series() judges a route's
+ * "all" series: the windows before it are the ring. */
+static void dry_judge(dry_t *dry, const char *tenant, dry_series_t *s,
+                      size_t i) {
+        const rs_detect_conf_t *dc    = &dry->dc;
+        const rs_detect_rule_t *rules = NULL, *win_rule = NULL;
+        rs_detect_baseline_t    b;
+        rs_detect_verdict_t     v;
+        rs_detect_shift_t       sh;
+        rs_detect_event_t       ev;
+        size_t                  n   = i + 1, k, nrules;
+        int64_t                 now = s->wins[i].ts_ms;
+
+        /* Regression. */
+        rs_detect_baseline(dc, s->pts, n, now,
+                           rs_detect_state_end(&s->st[DRY_REG], now),
+                           s->scratch, &b);
+        rs_detect_regression(dc, &b, &s->wins[i], &v);
+        ev = rs_detect_feed(&dry->lc[DRY_REG], &s->st[DRY_REG], &v);
+        if (ev != RS_DETECT_EVENT_NONE)
+                dry_record(dry, s, DRY_REG, i, ev, &v, &b, NULL);
+
+        /* Level shift over the last shift_windows windows. */
+        k = dc->shift_windows;
+        if (n >= k) {
+                const rs_detect_window_t *recent = s->wins + n - k;
+                int64_t                   first  = recent[0].ts_ms,
+                        mid                      = recent[(k - 1) / 2].ts_ms;
+
+                rs_detect_baseline(
+                    dc, s->pts, n, mid,
+                    rs_detect_state_end(&s->st[DRY_SHIFT], first), s->scratch,
+                    &b);
+                rs_detect_level_shift(dc, &b, recent, k, &sh);
+                v       = sh.verdict;
+                v.ts_ms = now;
+                if (!s->st[DRY_SHIFT].open && dry_active(&s->st[DRY_REG]))
+                        v.status = RS_DETECT_NO_DATA;
+                ev = rs_detect_feed(&dry->lc[DRY_SHIFT], &s->st[DRY_SHIFT], &v);
+                if (ev != RS_DETECT_EVENT_NONE)
+                        dry_record(dry, s, DRY_SHIFT, i, ev, &v, &b, NULL);
+        }
+
+        /* Budgets. */
+        nrules = rs_detect_rules_find(dry->rules, tenant, s->metric, &rules);
+        if (!nrules && !s->st[DRY_BUDGET].open)
+                return;
+        rs_detect_budget(dc, rules, nrules, s->wins, n, &v);
+        ev = rs_detect_feed(&dry->lc[DRY_BUDGET], &s->st[DRY_BUDGET], &v);
+        if (ev == RS_DETECT_EVENT_NONE)
+                return;
+        if (v.rule >= 0 && (size_t)v.rule < nrules)
+                win_rule = &rules[v.rule];
+        else if (isfinite(s->st[DRY_BUDGET].noticed_expected))
+                for (k = 0; k < nrules; k++)
+                        if (rules[k].threshold ==
+                            s->st[DRY_BUDGET].noticed_expected)
+                                win_rule = &rules[k];
+        if (ev == RS_DETECT_EVENT_RESOLVED)
+                v.expected = s->st[DRY_BUDGET].noticed_expected;
+        dry_record(dry, s, DRY_BUDGET, i, ev, &v, NULL, win_rule);
+}
+
+/* Rows [first, first + cnt) of \p res are one series, oldest first:
+ * route, segment_value, metric, start ms, end ms, samples, sketch. */
+static void dry_series(dry_t *dry, const char *tenant, const PGresult *res,
+                       int first, int cnt) {
+        dry_series_t s;
+        size_t       j;
+        int          r, k;
+
+        memset(&s, 0, sizeof(s));
+        s.tenant    = tenant;
+        s.route     = PQgetvalue(res, first, 0);
+        s.seg_value = PQgetvalue(res, first, 1);
+        for (k = 0; k < DRY_NMETRIC; k++)
+                if (!strcmp(PQgetvalue(res, first, 2), dry_metric[k]))
+                        s.metric = dry_metric[k];
+        if (!s.metric)
+                return;
+        for (j = 0; s.metric[j] && j + 1 < sizeof(s.label); j++)
+                s.label[j] = (char)toupper((unsigned char)s.metric[j]);
+        s.pts  = dry_grow(NULL, (size_t)cnt, sizeof(*s.pts));
+        s.wins = dry_grow(NULL, (size_t)cnt, sizeof(*s.wins));
+        s.size = dry_grow(NULL, (size_t)cnt, sizeof(*s.size));
+        s.scratch =
+            dry_grow(NULL, RS_DETECT_BASELINE_SCRATCH(cnt), sizeof(*s.scratch));
+        for (k = 0; k < DRY_NKIND; k++)
+                rs_detect_state_init(&s.st[k]);
+
+        for (r = first; r < first + cnt; r++) {
+                rs_detect_window_t *w       = &s.wins[s.n];
+                int64_t             start   = rumctl_pg_ms(res, r, 3);
+                double              samples = rumctl_pg_num(res, r, 5);
+                unsigned char      *bytes;
+                size_t              len;
+                rs_sketch_t        *sk = NULL;
+                char                err[256];
+
+                bytes = PQunescapeBytea(
+                    (const unsigned char *)PQgetvalue(res, r, 6), &len);
+                if (bytes) {
+                        sk =
+                            rs_sketch_deserialize(bytes, len, err, sizeof(err));
+                        PQfreemem(bytes);
+                }
+                if (!sk) {
+                        rs_log_warn("%s %s: window %" PRId64
+                                    ": bad sketch, skipped",
+                                    s.route, s.metric, start);
+                        continue;
+                }
+                if (!(rs_sketch_count(sk) > 0)) {
+                        rs_sketch_destroy(sk);
+                        continue;
+                }
+                rs_detect_window_from_sketch(&dry->dc, sk, start, w);
+                /* Sampled traffic is re-weighted, as the detector does:
+                 * the interval rests on the page views measured. */
+                if (samples > 0 && samples != w->samples) {
+                        w->samples = samples;
+                        if (rs_detect_quantile_ci(samples, 0.75,
+                                                  dry->dc.ci_level,
+                                                  rs_detect_sketch_quantile, sk,
+                                                  &w->ci_lo, &w->ci_hi) != 0) {
+                                w->ci_lo = NAN;
+                                w->ci_hi = NAN;
+                        }
+                }
+                rs_sketch_destroy(sk);
+                s.pts[s.n].ts_ms = start;
+                s.pts[s.n].value =
+                    w->samples >= dry->dc.min_samples ? w->value : NAN;
+                s.size[s.n] = rumctl_pg_ms(res, r, 4) - start;
+                s.n++;
+        }
+        for (j = 0; j < s.n; j++)
+                dry_judge(dry, tenant, &s, j);
+        dry->series++;
+        dry->windows += s.n;
+        free(s.pts);
+        free(s.wins);
+        free(s.size);
+        free(s.scratch);
+}
+
+/* Open first, the most severe first, then the oldest; then the resolved,
+ * the latest resolved first: the order of issues_sql. */
+static int dry_sev_rank(int sev) {
+        return sev >= RS_DETECT_SEV_LOW && sev <= RS_DETECT_SEV_CRITICAL
+                   ? RS_DETECT_SEV_CRITICAL - sev
+                   : 4;
+}
+
+static int dry_issue_cmp(const void *pa, const void *pb) {
+        const dry_issue_t *a = pa, *b = pb;
+        int                ra = a->resolved_ms >= 0, rb = b->resolved_ms >= 0;
+
+        if (ra != rb)
+                return ra - rb;
+        if (!ra) {
+                if (dry_sev_rank(a->severity) != dry_sev_rank(b->severity))
+                        return dry_sev_rank(a->severity) -
+                               dry_sev_rank(b->severity);
+                if (a->opened_ms != b->opened_ms)
+                        return a->opened_ms < b->opened_ms ? -1 : 1;
+        } else if (a->resolved_ms != b->resolved_ms) {
+                return a->resolved_ms > b->resolved_ms ? -1 : 1;
+        }
+        return strcmp(a->id, b->id);
+}
+
+static int dry_id_cmp(const void *pa, const void *pb) {
+        const dry_issue_t *const *a = pa, *const *b = pb;
+
+        return strcmp((*a)->id, (*b)->id);
+}
+
+static int dry_kv_cmp(const void *pa, const void *pb) {
+        return strcmp(((const dry_kv_t *)pa)->key, ((const dry_kv_t *)pb)->key);
+}
+
+static PGresult *dry_result(int ncol) {
+        PGresAttDesc attrs[I_CNT];
+        PGresult    *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+        int          c;
+
+        memset(attrs, 0, sizeof(attrs));
+        for (c = 0; c < ncol; c++) {
+                attrs[c].name      = (char *)"c";
+                attrs[c].typlen    = -1;
+                attrs[c].atttypmod = -1;
+        }
+        if (!res || !PQsetResultAttrs(res, ncol, attrs)) {
+                rs_log_error("out of memory");
+                abort();
+        }
+        return res;
+}
+
+static void dry_set(PGresult *res, int r, int c, const char *v) {
+        if (!PQsetvalue(res, r, c, (char *)v, v ? (int)strlen(v) : -1)) {
+                rs_log_error("out of memory");
+                abort();
+        }
+}
+
+static void dry_set_num(PGresult *res, int r, int c, double v, char *buf,
+                        size_t size) {
+        if (isfinite(v))
+                snprintf(buf, size, "%.17g", v);
+        dry_set(res, r, c, isfinite(v) ? buf : NULL);
+}
+
+static void dry_set_i64(PGresult *res, int r, int c, int64_t v, char *buf,
+                        size_t size) {
+        snprintf(buf, size, "%" PRId64, v);
+        dry_set(res, r, c, buf);
+}
+
+/* The evidence as a JSON object of strings, as the detector writes it. */
+static void dry_json_evidence(const dry_issue_t *is, char *out, size_t size) {
+        size_t      len = 0;
+        int         k;
+        const char *p;
+
+        len += (size_t)snprintf(out, size, "{");
+        for (k = 0; k < is->nev && len < size; k++) {
+                const char *part[2] = {is->ev[k].key, is->ev[k].value};
+                int         j;
+
+                for (j = 0; j < 2 && len < size; j++) {
+                        len += (size_t)snprintf(out + len, size - len, "%s\"",
+                                                j   ? ": "
+                                                : k ? ", "
+                                                    : "");
+                        for (p = part[j]; *p && len + 8 < size; p++) {
+                                if (*p == '"' || *p == '\\')
+                                        out[len++] = '\\';
+                                if ((unsigned char)*p < 0x20)
+                                        len += (size_t)snprintf(
+                                            out + len, size - len, "\\u%04x",
+                                            (unsigned char)*p);
+                                else
+                                        out[len++] = *p;
+                        }
+                        if (len < size)
+                                len += (size_t)snprintf(out + len, size - len,
+                                                        "\"");
+                }
+        }
+        if (len < size)
+                snprintf(out + len, size - len, "}");
+}
+
+/* Issues kept by --kind and --state (open: not resolved at the end). */
+static int dry_keep(const ctx_t *ctx, const dry_issue_t *is) {
+        if (*ctx->kind && strcmp(ctx->kind, dry_kind_name[is->kind]))
+                return 0;
+        if (!strcmp(ctx->state, "open") && is->resolved_ms >= 0)
+                return 0;
+        return 1;
+}
+
+/* Puts the kept issues of \p dry into ctx->issues, versions, evidence. */
+static void dry_results(ctx_t *ctx, dry_t *dry) {
+        dry_issue_t **byid = NULL;
+        char          buf[64], ev[2 * DRY_EVIDENCE_MAX * 200];
+        size_t        i, n = 0, j;
+        int           r = 0, rv = 0, re = 0;
+
+        qsort(dry->iss, dry->n, sizeof(*dry->iss), dry_issue_cmp);
+        ctx->issues   = dry_result(I_CNT);
+        ctx->versions = dry_result(V_CNT);
+        ctx->evidence = dry_result(3);
+        if (dry->n)
+                byid = dry_grow(NULL, dry->n, sizeof(*byid));
+        for (i = 0; i < dry->n; i++) {
+                dry_issue_t *is = &dry->iss[i];
+
+                if (!dry_keep(ctx, is))
+                        continue;
+                byid[n++] = is;
+                if (is->resolved_ms >= 0)
+                        ctx->resolved_cnt++;
+                else
+                        ctx->open_cnt++;
+                dry_set(ctx->issues, r, I_ISSUE_ID, is->id);
+                dry_set(ctx->issues, r, I_TENANT_ID, ctx->tenant);
+                dry_set(ctx->issues, r, I_KIND, dry_kind_name[is->kind]);
+                dry_set(ctx->issues, r, I_STATE, is->state);
+                dry_set(ctx->issues, r, I_SEVERITY,
+                        rs_detect_severity_name(
+                            (rs_detect_severity_t)is->severity));
+                dry_set(ctx->issues, r, I_TITLE, is->title);
+                dry_set(ctx->issues, r, I_SOURCE, DRY_SOURCE);
+                dry_set(ctx->issues, r, I_ROUTE, is->route);
+                dry_set(ctx->issues, r, I_SEGMENT_TYPE, "all");
+                dry_set(ctx->issues, r, I_SEGMENT_VALUE, is->seg_value);
+                dry_set(ctx->issues, r, I_METRIC, is->metric);
+                dry_set_num(ctx->issues, r, I_OBSERVED, is->observed, buf,
+                            sizeof(buf));
+                dry_set_num(ctx->issues, r, I_BASELINE, is->baseline, buf,
+                            sizeof(buf));
+                dry_set_num(ctx->issues, r, I_THRESHOLD, is->threshold, buf,
+                            sizeof(buf));
+                dry_set_i64(ctx->issues, r, I_SAMPLE_SIZE, is->sample_size, buf,
+                            sizeof(buf));
+                dry_set_i64(ctx->issues, r, I_OPENED_AT, is->opened_ms, buf,
+                            sizeof(buf));
+                dry_set_i64(ctx->issues, r, I_UPDATED_AT, is->updated_ms, buf,
+                            sizeof(buf));
+                if (is->resolved_ms >= 0)
+                        dry_set_i64(ctx->issues, r, I_RESOLVED_AT,
+                                    is->resolved_ms, buf, sizeof(buf));
+                else
+                        dry_set(ctx->issues, r, I_RESOLVED_AT, NULL);
+                dry_set_i64(ctx->issues, r, I_VERSION, is->version, buf,
+                            sizeof(buf));
+                qsort(is->ev, (size_t)is->nev, sizeof(*is->ev), dry_kv_cmp);
+                dry_json_evidence(is, ev, sizeof(ev));
+                dry_set(ctx->issues, r, I_EVIDENCE, ev);
+                r++;
+        }
+        /* Versions and evidence sorted by issue id, as rows_of() needs. */
+        if (n)
+                qsort(byid, n, sizeof(*byid), dry_id_cmp);
+        for (i = 0; i < n; i++) {
+                const dry_issue_t *is = byid[i];
+                int                k;
+
+                for (j = 0; j < is->nvers; j++, rv++) {
+                        const dry_version_t *ver = &is->vers[j];
+
+                        dry_set(ctx->versions, rv, V_ISSUE_ID, is->id);
+                        dry_set_i64(ctx->versions, rv, V_VERSION, ver->version,
+                                    buf, sizeof(buf));
+                        dry_set(ctx->versions, rv, V_STATE, ver->state);
+                        dry_set(ctx->versions, rv, V_SEVERITY,
+                                rs_detect_severity_name(
+                                    (rs_detect_severity_t)ver->severity));
+                        dry_set_num(ctx->versions, rv, V_OBSERVED,
+                                    ver->observed, buf, sizeof(buf));
+                        dry_set_i64(ctx->versions, rv, V_UPDATED_AT,
+                                    ver->updated_ms, buf, sizeof(buf));
+                }
+                for (k = 0; k < is->nev; k++, re++) {
+                        dry_set(ctx->evidence, re, 0, is->id);
+                        dry_set(ctx->evidence, re, 1, is->ev[k].key);
+                        dry_set(ctx->evidence, re, 2, is->ev[k].value);
+                }
+        }
+        free(byid);
+}
+
+/* Reads the tenant's route aggregates over --since and replays the
+ * detector on them. @returns 0 or -1 (logged). */
+static int dry_load(ctx_t *ctx, dry_t *dry, int64_t since_s) {
+        static const char sql[] =
+            "WITH l AS (SELECT max(window_start) AS t FROM rum_aggregates "
+            "WHERE tenant_id = $1 AND segment_type = 'all') "
+            "SELECT a.route, a.segment_value, a.metric, "
+            "(extract(epoch FROM a.window_start) * 1000)::bigint, "
+            "(extract(epoch FROM a.window_end) * 1000)::bigint, a.samples, "
+            "a.sketch, (extract(epoch FROM l.t) * 1000)::bigint "
+            "FROM rum_aggregates a, l WHERE a.tenant_id = $1 "
+            "AND a.segment_type = 'all' AND ($2 = '' OR a.route = $2) "
+            "AND a.metric = ANY($3::text[]) "
+            "AND a.window_start > l.t - $4::interval "
+            "ORDER BY a.route COLLATE \"C\", a.segment_value COLLATE \"C\", "
+            "a.metric COLLATE \"C\", a.window_start";
+        char        interval[48], metrics[64];
+        const char *params[4];
+        size_t      o = 0;
+        PGresult   *res;
+        int         n, r, first, m;
+
+        o += (size_t)snprintf(metrics, sizeof(metrics), "{");
+        for (m = 0; m < DRY_NMETRIC && o < sizeof(metrics); m++)
+                o += (size_t)snprintf(metrics + o, sizeof(metrics) - o, "%s%s",
+                                      m ? "," : "", dry_metric[m]);
+        if (o < sizeof(metrics))
+                snprintf(metrics + o, sizeof(metrics) - o, "}");
+        snprintf(interval, sizeof(interval), "%" PRId64 " seconds", since_s);
+        params[0] = ctx->tenant;
+        params[1] = ctx->route;
+        params[2] = metrics;
+        params[3] = interval;
+        if (rs_pg_exec(ctx->pg, "BEGIN READ ONLY", ctx->errstr,
+                       sizeof(ctx->errstr)) == -1) {
+                rs_log_error("%s", ctx->errstr);
+                return -1;
+        }
+        if (!(res = query(ctx, sql, 4, params)))
+                return -1;
+        rs_pg_rollback(ctx->pg);
+        n = PQntuples(res);
+        if (n > 0) {
+                ctx->have_as_of = 1;
+                ctx->as_of_ms   = rumctl_pg_ms(res, 0, 7);
+                dry->from_ms    = INT64_MAX;
+                dry->to_ms      = INT64_MIN;
+        }
+        for (r = 0; r < n; r++) {
+                int64_t t = rumctl_pg_ms(res, r, 3);
+
+                if (t < dry->from_ms)
+                        dry->from_ms = t;
+                if (t > dry->to_ms)
+                        dry->to_ms = t;
+        }
+        for (first = 0; first < n; first = r) {
+                for (r = first + 1;
+                     r < n &&
+                     !strcmp(PQgetvalue(res, r, 0),
+                             PQgetvalue(res, first, 0)) &&
+                     !strcmp(PQgetvalue(res, r, 1),
+                             PQgetvalue(res, first, 1)) &&
+                     !strcmp(PQgetvalue(res, r, 2), PQgetvalue(res, first, 2));
+                     r++)
+                        ;
+                dry_series(dry, ctx->tenant, res, first, r - first);
+        }
+        PQclear(res);
+        ctx->dry_from_ms = dry->from_ms;
+        ctx->dry_to_ms   = dry->to_ms;
+        ctx->dry_series  = dry->series;
+        ctx->dry_windows = dry->windows;
+        dry_results(ctx, dry);
+        return 0;
 }
 
 /* Everything, in one snapshot. @returns 0 or -1 (logged). */
@@ -721,20 +1488,28 @@ int rumctl_issues(int argc, char **argv) {
             {"detailed", no_argument, NULL, 'D'},
             {"json", no_argument, NULL, 'j'},
             {"wait-ms", required_argument, NULL, 'w'},
+            {"dry-run", no_argument, NULL, 'n'},
+            {"rules", required_argument, NULL, 'R'},
+            {"min-samples", required_argument, NULL, 'm'},
+            {"min-history", required_argument, NULL, 'H'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
         const char *dsn     = getenv("RUMSTREAM_PG_DSN");
         const char *since   = NULL;
-        int64_t     wait_ms = 10000, since_s = 0;
-        int         ret = RUMCTL_EXIT_FAIL, c;
-        ctx_t       ctx;
+        const char *rules   = NULL;
+        int64_t     wait_ms = 10000, since_s = 0, min_samples = -1,
+                min_history = -1;
+        int   ret           = RUMCTL_EXIT_FAIL, c, k;
+        ctx_t ctx;
+        dry_t dry;
 
         memset(&ctx, 0, sizeof(ctx));
+        memset(&dry, 0, sizeof(dry));
         ctx.route = "";
         ctx.kind  = "";
         ctx.state = "recent";
-        while ((c = getopt_long(argc, argv, ":d:t:r:k:s:S:Djw:h", longopts,
-                                NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":d:t:r:k:s:S:Djw:nR:m:H:h",
+                                longopts, NULL)) != -1) {
                 switch (c) {
                 case 'd':
                         dsn = optarg;
@@ -782,6 +1557,22 @@ int rumctl_issues(int argc, char **argv) {
                                              INT32_MAX, &wait_ms) == -1)
                                 goto usage;
                         break;
+                case 'n':
+                        ctx.dry_run = 1;
+                        break;
+                case 'R':
+                        rules = optarg;
+                        break;
+                case 'm':
+                        if (rumctl_parse_i64(CMD, "--min-samples", optarg, 1,
+                                             1000000000, &min_samples) == -1)
+                                goto usage;
+                        break;
+                case 'H':
+                        if (rumctl_parse_i64(CMD, "--min-history", optarg, 1,
+                                             DRY_HISTORY, &min_history) == -1)
+                                goto usage;
+                        break;
                 case 'h':
                         usage(stdout);
                         return RUMCTL_EXIT_OK;
@@ -792,9 +1583,15 @@ int rumctl_issues(int argc, char **argv) {
         if (rumctl_no_more_args(CMD, argc, argv) == -1 ||
             rumctl_required(CMD, "--tenant-id", ctx.tenant, NULL) == -1)
                 goto usage;
+        if (!ctx.dry_run && (rules || min_samples > 0 || min_history > 0)) {
+                fprintf(stderr, "rumctl " CMD ": --rules, --min-samples and "
+                                "--min-history go with --dry-run only\n");
+                goto usage;
+        }
         /* --since bounds the resolved issues of the default listing only:
-         * --state open shows none, --state all every one. */
-        if (since && strcmp(ctx.state, "recent")) {
+         * --state open shows none, --state all every one. With --dry-run
+         * it is the period judged. */
+        if (since && strcmp(ctx.state, "recent") && !ctx.dry_run) {
                 fprintf(stderr,
                         "rumctl " CMD ": --since does not go with --state "
                         "%s\n",
@@ -806,6 +1603,28 @@ int rumctl_issues(int argc, char **argv) {
                                   &since_s) == -1 ||
             rumctl_required(CMD, "--dsn", dsn, "RUMSTREAM_PG_DSN") == -1)
                 goto usage;
+        if (ctx.dry_run) {
+                /* The detector's defaults (config/anomaly-detector.conf). */
+                rs_detect_conf_defaults(&dry.dc);
+                dry.dc.history     = DRY_HISTORY;
+                dry.dc.min_history = min_history > 0 ? (size_t)min_history : 30;
+                dry.dc.seasonal    = RS_DETECT_SEASON_NONE;
+                dry.dc.min_samples = min_samples > 0 ? (double)min_samples : 50;
+                for (k = 0; k < DRY_NKIND; k++)
+                        rs_detect_lifecycle_defaults(
+                            k == DRY_REG      ? RS_DETECT_KIND_REGRESSION
+                            : k == DRY_BUDGET ? RS_DETECT_KIND_BUDGET
+                                              : RS_DETECT_KIND_SHIFT,
+                            &dry.lc[k]);
+                dry.rules =
+                    rs_detect_rules_parse(rules ? rules : DRY_DEFAULT_RULES,
+                                          ctx.errstr, sizeof(ctx.errstr));
+                if (!dry.rules) {
+                        fprintf(stderr, "rumctl " CMD ": --rules: %s\n",
+                                ctx.errstr);
+                        goto usage;
+                }
+        }
 
         rumctl_catch_signals();
         ctx.pg = rs_pg_new(dsn, ctx.errstr, sizeof(ctx.errstr));
@@ -819,11 +1638,21 @@ int rumctl_issues(int argc, char **argv) {
                 rs_log_error("cannot connect: %s", ctx.errstr);
                 goto out;
         }
-        if (load(&ctx, since_s) == -1)
+        if (ctx.dry_run ? dry_load(&ctx, &dry, since_s) == -1
+                        : load(&ctx, since_s) == -1)
                 goto out;
 
         if (ctx.json) {
                 print_json(&ctx);
+        } else if (ctx.dry_run && !ctx.have_as_of) {
+                printf("DRY RUN: no route aggregates (rum_aggregates, segment "
+                       "all) for tenant %s",
+                       ctx.tenant);
+                print_scope(&ctx);
+                printf("\n");
+        } else if (ctx.dry_run && PQntuples(ctx.issues) == 0) {
+                print_dry_header(&ctx);
+                printf("\nno issues would be raised\n");
         } else if (!ctx.issues || PQntuples(ctx.issues) == 0) {
                 printf("no issues for tenant %s", ctx.tenant);
                 if (ctx.have_as_of)
@@ -841,9 +1670,11 @@ out:
         PQclear(ctx.versions);
         PQclear(ctx.evidence);
         rs_pg_destroy(ctx.pg);
+        dry_free(&dry);
         return ret;
 
 usage:
+        dry_free(&dry);
         usage(stderr);
         return RUMCTL_EXIT_USAGE;
 }
