@@ -36,6 +36,11 @@ const rs_conf_item_t detector_conf_table[] = {
      "cls > 0.25 for 5 windows: high", 0, -1, NULL,
      "Budget rules (common/detect.h 5), per-tenant overrides in "
      "tenant blocks; empty: none"},
+    {"tenant_overrides", RS_CONF_STRING,
+     offsetof(detector_conf_t, tenant_overrides), "", 0, -1, NULL,
+     "Per-tenant thresholds, \"tenant: key=value, ...; tenant: ...\" "
+     "(keys min_samples, min_degradation, z_threshold, high_degradation, "
+     "critical_degradation, open_after, resolve_after); empty: none"},
     {"detect.history", RS_CONF_INT, offsetof(detector_conf_t, history),
      "60", 1, 100000, NULL, "Windows with data in the baseline level"},
     {"detect.min_history", RS_CONF_INT,
@@ -434,6 +439,240 @@ static int split_list(const char *list, char (*out)[RS_DETECT_METRIC_MAX],
         return n;
 }
 
+/*
+ * tenant_overrides: "tenant: key=value, key=value; tenant: ..." (';' or
+ * newline between tenants). Each entry copies the defaults and replaces
+ * the keys it names; a key has the bounds of its setting in the table.
+ */
+static const struct {
+        const char *key, *setting;
+} override_keys[] = {
+    {"min_samples", "detect.min_samples"},
+    {"min_degradation", "detect.min_degradation"},
+    {"z_threshold", "detect.z_threshold"},
+    {"high_degradation", "detect.high_degradation"},
+    {"critical_degradation", "detect.critical_degradation"},
+    {"open_after", "lifecycle.open_after"},
+    {"resolve_after", "lifecycle.resolve_after"},
+};
+
+#define NKEYS (sizeof(override_keys) / sizeof(*override_keys))
+
+static const rs_conf_item_t *conf_item(const char *name) {
+        const rs_conf_item_t *it;
+
+        for (it = detector_conf_table; it->name; it++)
+                if (!strcmp(it->name, name))
+                        return it;
+        return NULL;
+}
+
+/* [p, e) trimmed into out (size bytes). @returns its length, or -1 if it
+ * does not fit. */
+static int trim_copy(const char *p, const char *e, char *out, size_t size) {
+        while (p < e && isspace((unsigned char)*p))
+                p++;
+        while (e > p && isspace((unsigned char)e[-1]))
+                e--;
+        if ((size_t)(e - p) >= size)
+                return -1;
+        memcpy(out, p, (size_t)(e - p));
+        out[e - p] = '\0';
+        return (int)(e - p);
+}
+
+static void apply_override(tconf_t *tc, size_t key, double v) {
+        int k;
+
+        switch (key) {
+        case 0:
+                tc->dconf.min_samples = v;
+                break;
+        case 1:
+                tc->dconf.min_degradation = v;
+                break;
+        case 2:
+                tc->dconf.z_threshold = v;
+                break;
+        case 3:
+                tc->dconf.high_degradation = v;
+                break;
+        case 4:
+                tc->dconf.critical_degradation = v;
+                break;
+        case 5:
+                tc->lconf[AD_REG].open_after = (unsigned)v;
+                break;
+        default:
+                for (k = 0; k < AD_NKIND; k++)
+                        tc->lconf[k].resolve_after = (unsigned)v;
+                break;
+        }
+}
+
+/* One "key=value" of tenant tc at [p, e). */
+static int parse_setting(tconf_t *tc, unsigned *seen, const char *text,
+                         const char *p, const char *e, char *errstr,
+                         size_t errstr_size) {
+        const char           *eq = memchr(p, '=', (size_t)(e - p));
+        const rs_conf_item_t *it;
+        char                  key[32], val[64], *end;
+        size_t                pos = (size_t)(p - text) + 1, i;
+        double                v;
+
+        while (p < e && isspace((unsigned char)*p))
+                p++, pos++;
+        if (!eq) {
+                snprintf(errstr, errstr_size,
+                         "tenant_overrides: position %zu, tenant '%s': "
+                         "expected key=value, got '%.*s'",
+                         pos, tc->tenant, (int)(e - p > 40 ? 40 : e - p), p);
+                return -1;
+        }
+        if (trim_copy(p, eq, key, sizeof(key)) < 0)
+                snprintf(key, sizeof(key), "%.20s...", p);
+        for (i = 0; i < NKEYS && strcmp(key, override_keys[i].key); i++)
+                ;
+        if (i == NKEYS) {
+                snprintf(errstr, errstr_size,
+                         "tenant_overrides: position %zu, tenant '%s': "
+                         "unknown key '%s' (min_samples, min_degradation, "
+                         "z_threshold, high_degradation, "
+                         "critical_degradation, open_after, resolve_after)",
+                         pos, tc->tenant, key);
+                return -1;
+        }
+        if (*seen & (1u << i)) {
+                snprintf(errstr, errstr_size,
+                         "tenant_overrides: position %zu, tenant '%s': %s "
+                         "given twice",
+                         pos, tc->tenant, key);
+                return -1;
+        }
+        *seen |= 1u << i;
+        it = conf_item(override_keys[i].setting);
+        if (trim_copy(eq + 1, e, val, sizeof(val)) < 1 ||
+            (v = strtod(val, &end), *end) || !isfinite(v) || v < it->min ||
+            v > it->max || (it->type == RS_CONF_INT && v != floor(v))) {
+                if (trim_copy(eq + 1, e, val, sizeof(val)) < 0)
+                        snprintf(val, sizeof(val), "(too long)");
+                snprintf(errstr, errstr_size,
+                         "tenant_overrides: position %zu, tenant '%s': %s: "
+                         "value '%s' is not %s in [%g, %g]",
+                         (size_t)(eq - text) + 2, tc->tenant, key, val,
+                         it->type == RS_CONF_INT ? "an integer" : "a number",
+                         it->min, it->max);
+                return -1;
+        }
+        apply_override(tc, i, v);
+        return 0;
+}
+
+/* One "tenant: key=value, ..." at [p, e) into a new d->tenants entry. */
+static int parse_tenant(detector_t *d, const char *text, const char *p,
+                        const char *e, char *errstr, size_t errstr_size) {
+        const char *colon = memchr(p, '=', (size_t)(e - p));
+        tconf_t    *tc    = &d->tenants[d->tenant_cnt];
+        char        detail[256];
+        unsigned    seen = 0;
+        size_t      pos  = (size_t)(p - text) + 1, i;
+
+        /* A tenant id may hold ':' (keys and values do not): the tenant
+         * ends at the last ':' before the first '='. */
+        if (!colon)
+                colon = e;
+        while (colon > p && *colon != ':')
+                colon--;
+        if (*colon != ':') {
+                snprintf(errstr, errstr_size,
+                         "tenant_overrides: position %zu: expected 'tenant: "
+                         "key=value, ...', got '%.*s'",
+                         pos, (int)(e - p > 40 ? 40 : e - p), p);
+                return -1;
+        }
+        *tc = d->def;
+        if (trim_copy(p, colon, tc->tenant, sizeof(tc->tenant)) < 1 ||
+            rs_event_check_tenant(tc->tenant, detail, sizeof(detail))) {
+                snprintf(errstr, errstr_size,
+                         "tenant_overrides: position %zu: '%.*s' is no "
+                         "tenant id (1 to %d characters of [A-Za-z0-9._:-])",
+                         pos, (int)(colon - p > 40 ? 40 : colon - p), p,
+                         RS_EVENT_MAX_TENANT_LEN);
+                return -1;
+        }
+        for (i = 0; i < d->tenant_cnt; i++)
+                if (!strcmp(d->tenants[i].tenant, tc->tenant)) {
+                        snprintf(errstr, errstr_size,
+                                 "tenant_overrides: position %zu: tenant "
+                                 "'%s' given twice",
+                                 pos, tc->tenant);
+                        return -1;
+                }
+        for (p = colon + 1; p < e;) {
+                const char *c = memchr(p, ',', (size_t)(e - p));
+                if (!c)
+                        c = e;
+                if (parse_setting(tc, &seen, text, p, c, errstr, errstr_size) ==
+                    -1)
+                        return -1;
+                p = c < e ? c + 1 : e;
+        }
+        if (!seen) {
+                snprintf(errstr, errstr_size,
+                         "tenant_overrides: position %zu, tenant '%s': no "
+                         "key=value",
+                         pos, tc->tenant);
+                return -1;
+        }
+        if (rs_detect_conf_check(&tc->dconf) != 0) {
+                snprintf(errstr, errstr_size,
+                         "tenant_overrides: position %zu, tenant '%s': "
+                         "critical_degradation must be at least "
+                         "high_degradation",
+                         pos, tc->tenant);
+                return -1;
+        }
+        d->tenant_cnt++;
+        return 0;
+}
+
+static int parse_overrides(detector_t *d, const char *text, char *errstr,
+                           size_t errstr_size) {
+        const char *p = text ? text : "";
+
+        if (!(d->tenants = calloc(AD_MAX_TENANT_CONFS, sizeof(*d->tenants))))
+                ad_oom();
+        text = p;
+        while (*p) {
+                const char *e;
+                if (isspace((unsigned char)*p) || *p == ';') {
+                        p++;
+                        continue;
+                }
+                e = p + strcspn(p, ";\n");
+                if (d->tenant_cnt == AD_MAX_TENANT_CONFS) {
+                        snprintf(errstr, errstr_size,
+                                 "tenant_overrides: position %zu: more than "
+                                 "%d tenants",
+                                 (size_t)(p - text) + 1, AD_MAX_TENANT_CONFS);
+                        return -1;
+                }
+                if (parse_tenant(d, text, p, e, errstr, errstr_size) == -1)
+                        return -1;
+                p = e;
+        }
+        return 0;
+}
+
+const tconf_t *ad_tconf(const detector_t *d, const char *tenant) {
+        size_t i;
+
+        for (i = 0; i < d->tenant_cnt; i++)
+                if (!strcmp(d->tenants[i].tenant, tenant))
+                        return &d->tenants[i];
+        return &d->def;
+}
+
 static int setup(detector_t *d, char *errstr, size_t errstr_size) {
         const detector_conf_t *conf = d->conf;
         char                   seg[AD_MAX_SEGTYPES][RS_DETECT_METRIC_MAX];
@@ -479,18 +718,18 @@ static int setup(detector_t *d, char *errstr, size_t errstr_size) {
                 d->has_device |= !strcmp(seg[i], "device");
         }
 
-        rs_detect_conf_defaults(&d->dconf);
-        d->dconf.history      = (size_t)conf->history;
-        d->dconf.min_history  = (size_t)conf->min_history;
-        d->dconf.spread_floor = conf->spread_floor;
+        rs_detect_conf_defaults(&d->def.dconf);
+        d->def.dconf.history      = (size_t)conf->history;
+        d->def.dconf.min_history  = (size_t)conf->min_history;
+        d->def.dconf.spread_floor = conf->spread_floor;
         if (!strcmp(conf->seasonal, "none"))
-                d->dconf.seasonal = RS_DETECT_SEASON_NONE;
+                d->def.dconf.seasonal = RS_DETECT_SEASON_NONE;
         else if (!strcmp(conf->seasonal, "daily"))
-                d->dconf.seasonal = RS_DETECT_SEASON_DAILY;
+                d->def.dconf.seasonal = RS_DETECT_SEASON_DAILY;
         else if (!strcmp(conf->seasonal, "weekly"))
-                d->dconf.seasonal = RS_DETECT_SEASON_WEEKLY;
+                d->def.dconf.seasonal = RS_DETECT_SEASON_WEEKLY;
         else if (!strcmp(conf->seasonal, "auto"))
-                d->dconf.seasonal = RS_DETECT_SEASON_AUTO;
+                d->def.dconf.seasonal = RS_DETECT_SEASON_AUTO;
         else {
                 snprintf(errstr, errstr_size,
                          "detect.seasonal: '%s' is not none, daily, weekly "
@@ -498,7 +737,7 @@ static int setup(detector_t *d, char *errstr, size_t errstr_size) {
                          conf->seasonal);
                 return -1;
         }
-        if (d->dconf.seasonal != RS_DETECT_SEASON_NONE &&
+        if (d->def.dconf.seasonal != RS_DETECT_SEASON_NONE &&
             conf->season_windows == 0) {
                 snprintf(errstr, errstr_size,
                          "detect.seasonal needs history.season_windows (the "
@@ -506,27 +745,30 @@ static int setup(detector_t *d, char *errstr, size_t errstr_size) {
                          "60 s windows)");
                 return -1;
         }
-        d->dconf.season_min_days      = (unsigned)conf->season_min_days;
-        d->dconf.season_min_weeks     = (unsigned)conf->season_min_weeks;
-        d->dconf.min_samples          = conf->min_samples;
-        d->dconf.min_degradation      = conf->min_degradation;
-        d->dconf.z_threshold          = conf->z_threshold;
-        d->dconf.ci_level             = conf->ci_level;
-        d->dconf.high_degradation     = conf->high_degradation;
-        d->dconf.critical_degradation = conf->critical_degradation;
-        d->dconf.shift_windows        = (size_t)conf->shift_windows;
-        if (rs_detect_conf_check(&d->dconf) != 0) {
+        d->def.dconf.season_min_days      = (unsigned)conf->season_min_days;
+        d->def.dconf.season_min_weeks     = (unsigned)conf->season_min_weeks;
+        d->def.dconf.min_samples          = conf->min_samples;
+        d->def.dconf.min_degradation      = conf->min_degradation;
+        d->def.dconf.z_threshold          = conf->z_threshold;
+        d->def.dconf.ci_level             = conf->ci_level;
+        d->def.dconf.high_degradation     = conf->high_degradation;
+        d->def.dconf.critical_degradation = conf->critical_degradation;
+        d->def.dconf.shift_windows        = (size_t)conf->shift_windows;
+        if (rs_detect_conf_check(&d->def.dconf) != 0) {
                 snprintf(errstr, errstr_size,
                          "detect: min_history must be at most history and "
                          "critical_degradation at least high_degradation");
                 return -1;
         }
         for (k = 0; k < AD_NKIND; k++) {
-                rs_detect_lifecycle_defaults(kinds[k], &d->lconf[k]);
-                d->lconf[k].resolve_after   = (unsigned)conf->resolve_after;
-                d->lconf[k].update_fraction = conf->update_fraction;
+                rs_detect_lifecycle_defaults(kinds[k], &d->def.lconf[k]);
+                d->def.lconf[k].resolve_after   = (unsigned)conf->resolve_after;
+                d->def.lconf[k].update_fraction = conf->update_fraction;
         }
-        d->lconf[AD_REG].open_after = (unsigned)conf->open_after;
+        d->def.lconf[AD_REG].open_after = (unsigned)conf->open_after;
+        if (parse_overrides(d, conf->tenant_overrides, errstr, errstr_size) ==
+            -1)
+                return -1;
         /* A frozen baseline keeps `history` windows beside the recent. */
         d->ring_cap = (size_t)(2 * conf->history + conf->shift_windows +
                                conf->season_windows);
@@ -553,17 +795,34 @@ static int check_rule_cb(const detector_t *d, char *errstr,
         for (m = 0; m < d->metric_cnt; m++) {
                 n = rs_detect_rules_find(d->rules, NULL, d->metric[m], &r);
                 for (i = 0; i < n; i++)
-                        if (r[i].for_windows > d->ring_cap - d->dconf.history) {
+                        if (r[i].for_windows >
+                            d->ring_cap - d->def.dconf.history) {
                                 snprintf(errstr, errstr_size,
                                          "budget.rules line %u: for %u "
                                          "windows is more than the %zu "
                                          "windows kept per series",
                                          r[i].line, r[i].for_windows,
-                                         d->ring_cap - d->dconf.history);
+                                         d->ring_cap - d->def.dconf.history);
                                 return -1;
                         }
         }
         return 0;
+}
+
+int detector_conf_check(const detector_conf_t *conf, char *errstr,
+                        size_t errstr_size) {
+        detector_t *d = calloc(1, sizeof(*d));
+        int         rc;
+
+        if (!d)
+                ad_oom();
+        d->conf = conf;
+        rc      = setup(d, errstr, errstr_size) == -1 ||
+                     check_rule_cb(d, errstr, errstr_size) == -1
+                      ? -1
+                      : 0;
+        detector_destroy(d);
+        return rc;
 }
 
 detector_t *detector_new(const detector_conf_t *conf, char *errstr,
@@ -646,6 +905,7 @@ void detector_destroy(detector_t *d) {
         rs_pg_batch_destroy(d->b_state);
         rs_issues_destroy(d->issues);
         rs_detect_rules_destroy(d->rules);
+        free(d->tenants);
         rs_avro_decoder_destroy(d->dec);
         rs_avro_registry_destroy(d->reg);
         free(d);

@@ -68,6 +68,24 @@
  * (and nothing pending or open) are forgotten; a reload applies the same
  * cut-off.
  *
+ * Per-tenant thresholds: `tenant_overrides`, e.g.
+ *   "acme-shop: min_degradation=0.3, z_threshold=4, min_samples=100;
+ *    globex-news: min_degradation=0.1"
+ * (';' or a newline between tenants, ',' between settings; a tenant id may
+ * hold ':', it ends at the last ':' before the first '='). The keys are
+ * min_samples, min_degradation, z_threshold, high_degradation,
+ * critical_degradation (the detect.* settings), open_after and
+ * resolve_after (lifecycle.*; resolve_after for all three kinds), each
+ * with the bounds of its setting; a tenant's entry starts from the
+ * defaults and applies to every series of the tenant (its baselines,
+ * regressions, level shifts, budget lifecycles and issue thresholds). At
+ * most AD_MAX_TENANT_CONFS (64) tenants, each once, a key once per tenant.
+ * A bad text (unknown key or tenant id, a value out of bounds, critical
+ * under high) stops the start with status 2 and "tenant_overrides:
+ * position N, tenant 'T': ..." (N counts characters from 1). Per-tenant
+ * budgets are the tenant blocks of budget.rules. History, seasonality,
+ * ci_level and shift_windows stay global (they size the rings).
+ *
  * Seasonality is off by default: a daily profile of 60 s windows needs
  * 3 days = 4320 windows per series. Turn it on with detect.seasonal and
  * history.season_windows, minding limits.max_series. Not done: a freeze
@@ -89,6 +107,7 @@ typedef struct detector_conf_s {
         char            *metrics;
         char            *segment_types;
         char            *rules;
+        char            *tenant_overrides;
         int64_t          history;
         int64_t          min_history;
         double           spread_floor;
@@ -114,6 +133,12 @@ typedef struct detector_conf_s {
 extern const rs_conf_item_t detector_conf_table[];
 
 typedef struct detector_s detector_t;
+
+/** @brief Checks what the table cannot: metrics, segment types,
+ *  seasonality, budget rules and tenant_overrides, without connecting.
+ *  @returns 0, or -1 with the problem in errstr. */
+int detector_conf_check(const detector_conf_t *conf, char *errstr,
+                        size_t errstr_size);
 
 /** @brief Builds the detector and its stream. @returns NULL with errstr.
  *  Caller frees with detector_destroy(). \p conf must outlive it. */

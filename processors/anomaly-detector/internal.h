@@ -29,6 +29,16 @@
 enum { AD_REG = 0, AD_BUDGET, AD_SHIFT, AD_NKIND };
 extern const char *const ad_kind_name[AD_NKIND];
 
+#define AD_MAX_TENANT_CONFS 64 /* tenants of `tenant_overrides` */
+
+/* The thresholds a tenant's series are judged with: the defaults of the
+ * table, or those with the tenant's `tenant_overrides` entry applied. */
+typedef struct tconf_s {
+        char                       tenant[RS_EVENT_MAX_TENANT_LEN + 1];
+        rs_detect_conf_t           dconf;
+        rs_detect_lifecycle_conf_t lconf[AD_NKIND];
+} tconf_t;
+
 /* One stored window of a series. */
 typedef struct point_s {
         int64_t ts;      /* window start */
@@ -40,6 +50,7 @@ typedef struct series_s {
         char              *tenant, *route, *seg_type, *seg_value;
         int                metric; /* index into detector_t.metric */
         int                is_all; /* segment_type "all" */
+        const tconf_t     *tc;     /* its tenant's thresholds */
         point_t           *ring;   /* ring_cap points, oldest at head */
         size_t             head, cnt;
         rs_detect_state_t  st[AD_NKIND];
@@ -66,16 +77,17 @@ typedef struct dpart_s {
 } dpart_t;
 
 struct detector_s {
-        const detector_conf_t     *conf;
-        rs_stream_t               *stream;
-        rs_avro_registry_t        *reg;
-        rs_avro_decoder_t         *dec;
-        rs_metric_summary_t        agg_metrics[RS_METRIC_CNT + 64];
-        rs_issues_t               *issues;
-        rs_detect_conf_t           dconf;
-        rs_detect_lifecycle_conf_t lconf[AD_NKIND];
-        rs_detect_rules_t         *rules;
-        char                       metric[AD_MAX_METRICS][RS_DETECT_METRIC_MAX];
+        const detector_conf_t *conf;
+        rs_stream_t           *stream;
+        rs_avro_registry_t    *reg;
+        rs_avro_decoder_t     *dec;
+        rs_metric_summary_t    agg_metrics[RS_METRIC_CNT + 64];
+        rs_issues_t           *issues;
+        tconf_t                def;     /* tenants without overrides */
+        tconf_t               *tenants; /* tenant_overrides, tenant_cnt */
+        size_t                 tenant_cnt;
+        rs_detect_rules_t     *rules;
+        char                   metric[AD_MAX_METRICS][RS_DETECT_METRIC_MAX];
         char      metric_label[AD_MAX_METRICS][RS_DETECT_METRIC_MAX];
         int       metric_cnt;
         char      segtype[AD_MAX_SEGTYPES][RS_DETECT_METRIC_MAX];
@@ -97,6 +109,10 @@ struct detector_s {
 void  ad_oom(void) __attribute__((noreturn));
 char *ad_strdup(const char *s);
 void  ad_cell_free(cell_t *cell);
+
+/** @brief The thresholds of \p tenant: its tenant_overrides entry, else
+ *  the defaults. Never NULL; lives as long as \p d. */
+const tconf_t *ad_tconf(const detector_t *d, const char *tenant);
 
 /* judge.c */
 /** @brief "tenant\0route\0type\0value\0metric" into buf; its length, or 0

@@ -107,6 +107,7 @@ static series_t *series_get(detector_t *d, dpart_t *dp, const char *tenant,
         s->seg_value = ad_strdup(value);
         s->metric    = metric;
         s->is_all    = !strcmp(type, "all");
+        s->tc        = ad_tconf(d, tenant);
         for (k = 0; k < AD_NKIND; k++)
                 rs_detect_state_init(&s->st[k]);
         s->changed_at = RS_WINDOW_NONE;
@@ -148,7 +149,7 @@ static void ring_push(const detector_t *d, series_t *s, const point_t *p) {
         f = series_freeze(s);
         while (npre < s->cnt && s->ring[(s->head + npre) % cap].ts < f)
                 npre++;
-        if (f == INT64_MAX || npre == 0 || npre > d->dconf.history ||
+        if (f == INT64_MAX || npre == 0 || npre > d->def.dconf.history ||
             npre == s->cnt) {
                 s->ring[s->head] = *p;
                 s->head          = (s->head + 1) % cap;
@@ -168,7 +169,7 @@ static size_t ring_fill(detector_t *d, const series_t *s, int cur) {
                 const point_t *p = ring_at(d, s, i);
                 d->pts[i].ts_ms  = p->ts;
                 d->pts[i].value =
-                    p->samples >= d->dconf.min_samples ? p->p75 : NAN;
+                    p->samples >= s->tc->dconf.min_samples ? p->p75 : NAN;
                 d->wins[i].ts_ms   = p->ts;
                 d->wins[i].value   = p->p75;
                 d->wins[i].samples = p->samples;
@@ -222,7 +223,7 @@ static void explain(detector_t *d, series_t *s, series_t **jl, size_t i,
         char                text[RS_ISSUES_EVIDENCE_VALUE], list[512];
         size_t              n = 0, j, len = 0;
 
-        rs_detect_conf_t rel = d->dconf;
+        rs_detect_conf_t rel = s->tc->dconf;
 
         /* A device's ring is not frozen: its baseline takes what is left
          * of the route's baseline windows. */
@@ -244,7 +245,7 @@ static void explain(detector_t *d, series_t *s, series_t **jl, size_t i,
                 rs_detect_baseline(&rel, d->pts, cnt, b->now_ms, b->end_ms,
                                    d->scratch, &db);
                 /* Page views over the baseline's windows. */
-                for (k = cnt; k-- > 0 && used < d->dconf.history;) {
+                for (k = cnt; k-- > 0 && used < d->def.dconf.history;) {
                         if (d->pts[k].ts_ms >= b->end_ms ||
                             !isfinite(d->pts[k].value))
                                 continue;
@@ -310,9 +311,9 @@ static int publish(detector_t *d, series_t *s, int kind, rs_detect_event_t ev,
                 thr = v->expected;
         } else if (b && b->valid) {
                 dr->is.baseline = b->level;
-                thr             = b->level * (1 + d->dconf.min_degradation);
-                if (b->level + d->dconf.z_threshold * b->spread > thr)
-                        thr = b->level + d->dconf.z_threshold * b->spread;
+                thr             = b->level * (1 + s->tc->dconf.min_degradation);
+                if (b->level + s->tc->dconf.z_threshold * b->spread > thr)
+                        thr = b->level + s->tc->dconf.z_threshold * b->spread;
         }
         dr->is.threshold = thr;
         fmt_num(d, s, s->cur.value, obs, sizeof(obs));
@@ -367,12 +368,12 @@ static int active(const rs_detect_state_t *st) {
         return st->open || st->breach_run > 0;
 }
 
-static int feed(detector_t *d, series_t *s, int kind,
-                const rs_detect_verdict_t *v, rs_detect_event_t *evp) {
+static int feed(series_t *s, int kind, const rs_detect_verdict_t *v,
+                rs_detect_event_t *evp) {
         rs_detect_state_t        before = s->st[kind];
         const rs_detect_state_t *a = &before, *b = &s->st[kind];
 
-        *evp = rs_detect_feed(&d->lconf[kind], &s->st[kind], v);
+        *evp = rs_detect_feed(&s->tc->lconf[kind], &s->st[kind], v);
         if (a->open != b->open || a->severity != b->severity ||
             a->breach_run != b->breach_run ||
             a->healthy_run != b->healthy_run ||
@@ -410,34 +411,34 @@ static int judge_series(detector_t *d, dpart_t *dp, series_t **jl, size_t i,
         rs_counter_add(d->c_judged, 1);
 
         /* Regression. */
-        rs_detect_baseline(&d->dconf, d->pts, n, now,
+        rs_detect_baseline(&s->tc->dconf, d->pts, n, now,
                            rs_detect_state_end(&s->st[AD_REG], now), d->scratch,
                            &b);
         breg = b;
-        rs_detect_regression(&d->dconf, &b, &s->cur, &v);
+        rs_detect_regression(&s->tc->dconf, &b, &s->cur, &v);
         if (!s->st[AD_REG].open && parent_active)
                 v.status = RS_DETECT_NO_DATA;
-        feed(d, s, AD_REG, &v, &ev);
+        feed(s, AD_REG, &v, &ev);
         if (ev != RS_DETECT_EVENT_NONE &&
             publish(d, s, AD_REG, ev, &v, &b, &b, NULL, size, jl, i, jn) == -1)
                 return -1;
 
         /* Level shift over the last shift_windows stored windows. */
-        k = d->dconf.shift_windows;
+        k = s->tc->dconf.shift_windows;
         if (n >= k) {
                 const rs_detect_window_t *recent = d->wins + n - k;
                 int64_t                   first  = recent[0].ts_ms,
                         mid                      = recent[(k - 1) / 2].ts_ms;
-                rs_detect_baseline(&d->dconf, d->pts, n, mid,
+                rs_detect_baseline(&s->tc->dconf, d->pts, n, mid,
                                    rs_detect_state_end(&s->st[AD_SHIFT], first),
                                    d->scratch, &b);
-                rs_detect_level_shift(&d->dconf, &b, recent, k, &sh);
+                rs_detect_level_shift(&s->tc->dconf, &b, recent, k, &sh);
                 v       = sh.verdict;
                 v.ts_ms = now;
                 if (!s->st[AD_SHIFT].open &&
                     (active(&s->st[AD_REG]) || parent_active))
                         v.status = RS_DETECT_NO_DATA;
-                feed(d, s, AD_SHIFT, &v, &ev);
+                feed(s, AD_SHIFT, &v, &ev);
                 if (ev != RS_DETECT_EVENT_NONE &&
                     publish(d, s, AD_SHIFT, ev, &v, &b, &b, NULL, size, jl, i,
                             jn) == -1)
@@ -451,8 +452,8 @@ static int judge_series(detector_t *d, dpart_t *dp, series_t **jl, size_t i,
                                       &rules);
         if (!nrules && !s->st[AD_BUDGET].open)
                 return 0;
-        rs_detect_budget(&d->dconf, rules, nrules, d->wins, n, &v);
-        feed(d, s, AD_BUDGET, &v, &ev);
+        rs_detect_budget(&s->tc->dconf, rules, nrules, d->wins, n, &v);
+        feed(s, AD_BUDGET, &v, &ev);
         if (ev == RS_DETECT_EVENT_NONE)
                 return 0;
         if (v.rule >= 0 && (size_t)v.rule < nrules)
@@ -559,7 +560,7 @@ int ad_judge_window(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
                                 rs_counter_add(d->c_overflow, 1);
                                 continue;
                         }
-                        rs_detect_window_from_sketch(&d->dconf, cell->sk[m],
+                        rs_detect_window_from_sketch(&d->def.dconf, cell->sk[m],
                                                      start, &w);
                         /* Sampled traffic is re-weighted: the interval
                          * rests on the page views actually measured. */
@@ -567,7 +568,7 @@ int ad_judge_window(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
                             (double)cell->samples[m] != w.samples) {
                                 w.samples = (double)cell->samples[m];
                                 if (rs_detect_quantile_ci(
-                                        w.samples, 0.75, d->dconf.ci_level,
+                                        w.samples, 0.75, d->def.dconf.ci_level,
                                         rs_detect_sketch_quantile, cell->sk[m],
                                         &w.ci_lo, &w.ci_hi) != 0) {
                                         w.ci_lo = NAN;
@@ -853,7 +854,7 @@ int ad_part_load(detector_t *d, dpart_t *dp, int64_t closed_until, rs_pg_t *pg,
         snprintf(cut, sizeof(cut), "%" PRId64,
                  dp->pruned_at - d->conf->retention_ms);
         snprintf(cap, sizeof(cap), "%zu", d->ring_cap);
-        snprintf(hist, sizeof(hist), "%zu", d->dconf.history);
+        snprintf(hist, sizeof(hist), "%zu", d->def.dconf.history);
         states = rs_pg_query(
             pg,
             "SELECT tenant_id, route, segment_type, segment_value, metric, "

@@ -3,12 +3,21 @@
  * (common/processor).
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "rumstream/processor.h"
 
 #include "detector.h"
 
+/* A setting the table cannot check (a bad tenant_overrides entry, an
+ * unknown metric, a budget rule) is bad configuration as well: status 2,
+ * as for the table's own checks, before anything connects. */
 static void *create(const void *conf, char *errstr, size_t errstr_size) {
+        if (detector_conf_check(conf, errstr, errstr_size) == -1) {
+                fprintf(stderr, "anomaly-detector: %s\n", errstr);
+                exit(2);
+        }
         return detector_new(conf, errstr, errstr_size);
 }
 

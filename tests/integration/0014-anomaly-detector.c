@@ -18,6 +18,13 @@
  *                   lcp > 2600 for 5 windows: high": opened at window 2
  *                   (medium), updated at 4 (high), resolved at 64
  *   shop-b /flat    flat                                 no issue
+ *   shop-c /step    shop-a's /step, with the tenant_overrides entry
+ *                   "min_degradation=0.5, open_after=4": the +40% is
+ *                   no breach (nor a level shift), the +120% opens a
+ *                   regression at window 43 (critical, its fourth
+ *                   breach), resolved at 54
+ * A bad tenant_overrides text stops the processor at start, status 2,
+ * naming the tenant and the key.
  * Checked: issues, their versions (state, severity, window), the evidence,
  * anomaly_series rows, the view, the issues topic against issue_versions;
  * then a second consumer group into a second database (a replay from
@@ -48,11 +55,12 @@ typedef struct route_s {
         int         views; /* page views of the window */
 } route_t;
 
-enum { R_STABLE, R_STEP, R_SPIKE, R_TINY, R_BUDGET, R_FLAT, R_CNT };
+enum { R_STABLE, R_STEP, R_SPIKE, R_TINY, R_BUDGET, R_FLAT, R_STEP_C, R_CNT };
 static const route_t routes[R_CNT] = {
     {"shop-a", "/stable", 0.03, 200}, {"shop-a", "/step", 0.03, 200},
     {"shop-a", "/spike", 0.03, 200},  {"shop-a", "/tiny", 0.03, 12},
-    {"shop-b", "/budget", 0.02, 200}, {"shop-b", "/flat", 0.03, 200}};
+    {"shop-b", "/budget", 0.02, 200}, {"shop-b", "/flat", 0.03, 200},
+    {"shop-c", "/step", 0.03, 200}};
 
 static double noise(uint64_t x) {
         x ^= x >> 33;
@@ -65,7 +73,11 @@ static double noise(uint64_t x) {
 
 /* The level (the p75 is about 1.2 of it) of route r in window w. */
 static double level(int r, int w) {
-        double f = 1 + routes[r].noise * noise((uint64_t)(r * 1000 + w));
+        double f;
+
+        if (r == R_STEP_C) /* the very values of shop-a's /step */
+                r = R_STEP;
+        f = 1 + routes[r].noise * noise((uint64_t)(r * 1000 + w));
 
         switch (r) {
         case R_STEP:
@@ -152,8 +164,10 @@ static void produce_window(rs_kafka_producer_t *p, int w) {
         }
 }
 
-/* "state severity minute" of every version of the issue of kind/route. */
-static void check_versions(const char *dsn, const char *kind, const char *route,
+/* "state severity minute" of every version of the issue of
+ * tenant/kind/route. */
+static void check_versions(const char *dsn, const char *tenant,
+                           const char *kind, const char *route,
                            const char *want) {
         char  cmd[1024], got[1024] = "";
         FILE *f;
@@ -163,9 +177,10 @@ static void check_versions(const char *dsn, const char *kind, const char *route,
             "psql -X -A -t -F ' ' '%s' -c \"SELECT v.state, "
             "v.severity, ((extract(epoch FROM v.updated_at) * 1000 - "
             "%lld) / 60000)::bigint FROM issues i JOIN issue_versions v USING "
-            "(issue_id) WHERE i.kind = '%s' AND i.route = '%s' ORDER BY "
-            "v.version\"",
-            dsn, (long long)T0, kind, route);
+            "(issue_id) WHERE i.tenant_id = '%s' AND i.kind = '%s' AND i.route "
+            "= "
+            "'%s' ORDER BY v.version\"",
+            dsn, (long long)T0, tenant, kind, route);
         if (!(f = popen(cmd, "r")))
                 rs_it_die("psql");
         while (fgets(cmd, sizeof(cmd), f))
@@ -181,21 +196,39 @@ static const char *const settings[] = {
     "detect.min_history=20",
     "budget.rules=lcp > 9000 for 3 windows: critical\ntenant shop-b { lcp "
     "> 2500 for 3 windows: medium; lcp > 2600 for 5 windows: high }",
+    "tenant_overrides=shop-c: min_degradation=0.5, open_after=4; shop-z: "
+    "z_threshold=5",
     NULL};
 
+/* 1 if the log at \p path holds \p text. */
+static int log_has(const char *path, const char *text) {
+        char  line[4096];
+        FILE *f     = fopen(path, "r");
+        int   found = 0;
+
+        if (!f)
+                return 0;
+        while (!found && fgets(line, sizeof(line), f))
+                found = strstr(line, text) != NULL;
+        fclose(f);
+        return found;
+}
+
 int main(void) {
-        rs_test_pg_t        *pg;
-        rs_kafka_mock_t     *mock;
-        rs_kafka_producer_t *prod;
-        rs_it_msg_t         *msgs;
-        char                 err[512], *ref, *replay, *crash;
-        const char          *brokers, *dsn, *dsn2, *dsn3;
-        const char          *slow[16];
-        static const double  kill_at[] = {0.1, 0.35, 0.6, 0.85};
-        long long            thresholds[4];
-        long                 n, input = (long)WINDOWS * R_CNT * 3;
-        size_t               k;
-        int                  w, status, kills;
+        rs_test_pg_t            *pg;
+        rs_kafka_mock_t         *mock;
+        rs_kafka_producer_t     *prod;
+        rs_it_msg_t             *msgs;
+        char                     err[512], *ref, *replay, *crash;
+        const char              *brokers, *dsn, *dsn2, *dsn3;
+        const char              *slow[16];
+        static const char *const bad[] = {
+            "tenant_overrides=shop-c: min_degradation=0.5, max_wait=3", NULL};
+        static const double kill_at[] = {0.1, 0.35, 0.6, 0.85};
+        long long           thresholds[4];
+        long                n, input = (long)WINDOWS * R_CNT * 3;
+        size_t              k;
+        int                 w, status, kills;
 
         rs_it_clean_logs("0014");
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
@@ -220,6 +253,17 @@ int main(void) {
         if (rs_kafka_producer_sync(prod, 60000, err, sizeof(err)) == -1)
                 rs_it_die("produce: %s", err);
 
+        /* A bad override is bad configuration: no start, status 2. */
+        status = rs_it_wait_exit(rs_it_start_processor("anomaly-detector",
+                                                       brokers, dsn, "bad", 1,
+                                                       bad, "0014-bad.log"),
+                                 30 * 1000);
+        RS_CHECK_INT(status, 2);
+        RS_CHECK_MSG(log_has("0014-bad.log",
+                             "tenant_overrides: position 30, tenant "
+                             "'shop-c': unknown key 'max_wait'"),
+                     "0014-bad.log does not name the bad override");
+
         status = rs_it_wait_exit(
             rs_it_start_processor("anomaly-detector", brokers, dsn, "ref", 1,
                                   settings, "0014-ref.log"),
@@ -235,15 +279,18 @@ int main(void) {
                 RS_CHECK_INT(system(cmd), 0);
         }
 
-        /* Exactly the two issues, with their versions at known windows. */
-        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM issues"), 2);
+        /* Exactly the three issues, with their versions at known windows. */
+        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM issues"), 3);
         RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM "
                                       "production_issues"),
-                     2);
-        check_versions(dsn, "regression", "/step",
+                     3);
+        check_versions(dsn, "shop-a", "regression", "/step",
                        "open medium 33\nupdated critical 43\n"
                        "resolved critical 55\n");
-        check_versions(dsn, "budget_breach", "/budget",
+        /* The same step under shop-c's thresholds. */
+        check_versions(dsn, "shop-c", "regression", "/step",
+                       "open critical 44\nresolved critical 55\n");
+        check_versions(dsn, "shop-b", "budget_breach", "/budget",
                        "open medium 3\nupdated high 5\nresolved high 65\n");
         RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM issues WHERE "
                                       "kind = 'regression' AND route = "
