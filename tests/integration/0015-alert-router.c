@@ -15,14 +15,11 @@
  * that every notice of a channel with a URL is delivered exactly once
  * although the server answers 503 to its first requests (attempts > 1).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,77 +33,7 @@
 #define REFUSE_FIRST 4 /* requests answered 503 */
 
 /* The webhook server: records the alert ids of accepted POSTs. */
-static struct {
-        int             fd, port;
-        pthread_mutex_t lock;
-        long            requests;
-        char            ids[256][40];
-        int             id_cnt;
-} srv = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void *serve(void *arg) {
-        (void)arg;
-        for (;;) {
-                char   buf[65536];
-                size_t got  = 0;
-                long   clen = -1;
-                char  *hend = NULL, *h;
-                int    c    = accept(srv.fd, NULL, NULL), refuse;
-                if (c < 0)
-                        return NULL;
-                while (got < sizeof(buf) - 1) {
-                        ssize_t n =
-                            recv(c, buf + got, sizeof(buf) - 1 - got, 0);
-                        if (n <= 0)
-                                break;
-                        got += (size_t)n;
-                        buf[got] = '\0';
-                        if (!hend && (hend = strstr(buf, "\r\n\r\n")) &&
-                            (h = strstr(buf, "Content-Length: ")))
-                                clen = atol(h + 16);
-                        if (hend && clen >= 0 &&
-                            got >= (size_t)(hend + 4 - buf) + (size_t)clen)
-                                break;
-                }
-                pthread_mutex_lock(&srv.lock);
-                refuse = srv.requests++ < REFUSE_FIRST;
-                if (!refuse && (h = strstr(buf, "X-Rumstream-Alert-Id: ")) &&
-                    srv.id_cnt < 256) {
-                        snprintf(srv.ids[srv.id_cnt], sizeof(srv.ids[0]),
-                                 "%.32s", h + 22);
-                        srv.id_cnt++;
-                }
-                pthread_mutex_unlock(&srv.lock);
-                if (refuse)
-                        send(c,
-                             "HTTP/1.1 503 Service Unavailable\r\n"
-                             "Content-Length: 0\r\nConnection: close\r\n\r\n",
-                             79, MSG_NOSIGNAL);
-                else
-                        send(c,
-                             "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-                             "Connection: close\r\n\r\n",
-                             57, MSG_NOSIGNAL);
-                close(c);
-        }
-}
-
-static void server_start(void) {
-        struct sockaddr_in a   = {0};
-        socklen_t          len = sizeof(a);
-        pthread_t          t;
-
-        a.sin_family      = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if ((srv.fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-            bind(srv.fd, (struct sockaddr *)&a, sizeof(a)) ||
-            listen(srv.fd, 16) ||
-            getsockname(srv.fd, (struct sockaddr *)&a, &len))
-                rs_it_die("webhook server");
-        srv.port = ntohs(a.sin_port);
-        pthread_create(&t, NULL, serve, NULL);
-        pthread_detach(t);
-}
+static rs_it_webhook_t srv;
 
 static int64_t T0;
 
@@ -172,7 +99,7 @@ int main(void) {
         pid_t                pid;
 
         rs_it_clean_logs("0015");
-        server_start();
+        rs_it_webhook_start(&srv, REFUSE_FIRST);
         snprintf(channels, sizeof(channels),
                  "channels=chat=http://127.0.0.1:%d/chat; "
                  "pager=http://127.0.0.1:%d/pager",

@@ -27,14 +27,11 @@
  * adds nothing, and the webhook server, which answers 503 to its first
  * requests, gets every sent chat and pager notice exactly once.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,79 +52,7 @@
 #define MIN_MS       60000LL
 
 /* The webhook server: records the alert ids of accepted POSTs. */
-static struct {
-        int             fd, port;
-        pthread_mutex_t lock;
-        long            requests;
-        char            ids[256][40];
-        int             id_cnt;
-} srv = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void *serve(void *arg) {
-        (void)arg;
-        for (;;) {
-                char   buf[65536];
-                size_t got  = 0;
-                long   clen = -1;
-                char  *hend = NULL, *h;
-                int    c    = accept(srv.fd, NULL, NULL), refuse;
-
-                if (c < 0)
-                        return NULL;
-                while (got < sizeof(buf) - 1) {
-                        ssize_t n =
-                            recv(c, buf + got, sizeof(buf) - 1 - got, 0);
-                        if (n <= 0)
-                                break;
-                        got += (size_t)n;
-                        buf[got] = '\0';
-                        if (!hend && (hend = strstr(buf, "\r\n\r\n")) &&
-                            (h = strstr(buf, "Content-Length: ")))
-                                clen = atol(h + 16);
-                        if (hend && clen >= 0 &&
-                            got >= (size_t)(hend + 4 - buf) + (size_t)clen)
-                                break;
-                }
-                buf[got] = '\0';
-                pthread_mutex_lock(&srv.lock);
-                refuse = srv.requests++ < REFUSE_FIRST;
-                if (!refuse && (h = strstr(buf, "X-Rumstream-Alert-Id: ")) &&
-                    srv.id_cnt < 256) {
-                        snprintf(srv.ids[srv.id_cnt], sizeof(srv.ids[0]),
-                                 "%.32s", h + 22);
-                        srv.id_cnt++;
-                }
-                pthread_mutex_unlock(&srv.lock);
-                if (refuse)
-                        send(c,
-                             "HTTP/1.1 503 Service Unavailable\r\n"
-                             "Content-Length: 0\r\nConnection: close\r\n\r\n",
-                             79, MSG_NOSIGNAL);
-                else
-                        send(c,
-                             "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-                             "Connection: close\r\n\r\n",
-                             57, MSG_NOSIGNAL);
-                close(c);
-        }
-}
-
-static void server_start(void) {
-        struct sockaddr_in a   = {0};
-        socklen_t          len = sizeof(a);
-        pthread_t          t;
-
-        a.sin_family      = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if ((srv.fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-            bind(srv.fd, (struct sockaddr *)&a, sizeof(a)) ||
-            listen(srv.fd, 16) ||
-            getsockname(srv.fd, (struct sockaddr *)&a, &len))
-                rs_it_die("webhook server");
-        srv.port = ntohs(a.sin_port);
-        pthread_create(&t, NULL, serve, NULL);
-        pthread_detach(t);
-}
+static rs_it_webhook_t srv;
 
 static const char *dsn;
 #define T0 RS_IT_TRAFFIC_START_MS
@@ -259,7 +184,7 @@ int main(void) {
         pid_t     pid;
 
         rs_it_clean_logs("0016");
-        server_start();
+        rs_it_webhook_start(&srv, REFUSE_FIRST);
         snprintf(channels, sizeof(channels),
                  "channels=chat=http://127.0.0.1:%d/chat; "
                  "pager=http://127.0.0.1:%d/pager",

@@ -1,14 +1,18 @@
 /*
  * itest: integration-test helpers. See itest.h.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -684,4 +688,76 @@ long rs_it_log_number(const char *path, const char *prefix) {
         }
         fclose(fp);
         return v;
+}
+
+/*
+ * Webhook receiver.
+ */
+static void *webhook_serve(void *arg) {
+        rs_it_webhook_t *srv = arg;
+
+        for (;;) {
+                char   buf[65536];
+                size_t got  = 0;
+                long   clen = -1;
+                char  *hend = NULL, *h;
+                int    c    = accept(srv->fd, NULL, NULL), refuse;
+                if (c < 0)
+                        return NULL;
+                while (got < sizeof(buf) - 1) {
+                        ssize_t n =
+                            recv(c, buf + got, sizeof(buf) - 1 - got, 0);
+                        if (n <= 0)
+                                break;
+                        got += (size_t)n;
+                        buf[got] = '\0';
+                        if (!hend && (hend = strstr(buf, "\r\n\r\n")) &&
+                            (h = strstr(buf, "Content-Length: ")))
+                                clen = atol(h + 16);
+                        if (hend && clen >= 0 &&
+                            got >= (size_t)(hend + 4 - buf) + (size_t)clen)
+                                break;
+                }
+                pthread_mutex_lock(&srv->lock);
+                refuse = srv->requests++ < srv->refuse_first;
+                if (!refuse && (h = strstr(buf, "X-Rumstream-Alert-Id: ")) &&
+                    srv->id_cnt < 256) {
+                        snprintf(srv->ids[srv->id_cnt], sizeof(srv->ids[0]),
+                                 "%.32s", h + 22);
+                        srv->id_cnt++;
+                }
+                pthread_mutex_unlock(&srv->lock);
+                if (refuse)
+                        send(c,
+                             "HTTP/1.1 503 Service Unavailable\r\n"
+                             "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                             79, MSG_NOSIGNAL);
+                else
+                        send(c,
+                             "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                             "Connection: close\r\n\r\n",
+                             57, MSG_NOSIGNAL);
+                close(c);
+        }
+}
+
+void rs_it_webhook_start(rs_it_webhook_t *srv, long refuse_first) {
+        struct sockaddr_in a   = {0};
+        socklen_t          len = sizeof(a);
+        pthread_t          t;
+
+        memset(srv, 0, sizeof(*srv));
+        pthread_mutex_init(&srv->lock, NULL);
+        srv->refuse_first = refuse_first;
+        a.sin_family      = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if ((srv->fd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+            bind(srv->fd, (struct sockaddr *)&a, sizeof(a)) ||
+            listen(srv->fd, 16) ||
+            getsockname(srv->fd, (struct sockaddr *)&a, &len))
+                rs_it_die("webhook server");
+        srv->port = ntohs(a.sin_port);
+        if (pthread_create(&t, NULL, webhook_serve, srv))
+                rs_it_die("webhook server thread");
+        pthread_detach(t);
 }

@@ -7,6 +7,7 @@
 #define RS_ITEST_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -87,6 +88,27 @@ const char *rs_it_unique(const char *prefix);
 /** @brief Prints a failure and exits 1 (for setup steps that cannot go
  *         on). */
 void rs_it_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A webhook receiver for the alert-router's tests.
+ */
+
+/** A server on 127.0.0.1 (a port the system picks): it answers 503 to its
+ *  first refuse_first requests and 200 after, and records the
+ *  X-Rumstream-Alert-Id header of each accepted request. Read the fields
+ *  under lock. */
+typedef struct rs_it_webhook_s {
+        int             fd, port;
+        pthread_mutex_t lock;
+        long            requests;
+        long            refuse_first;
+        char            ids[256][40];
+        int             id_cnt;
+} rs_it_webhook_t;
+
+/** @brief Starts \p srv's server thread; dies on failure. The thread runs
+ *         until the process ends. */
+void rs_it_webhook_start(rs_it_webhook_t *srv, long refuse_first);
 
 #endif
 
