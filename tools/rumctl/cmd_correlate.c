@@ -1174,18 +1174,8 @@ int rumctl_correlate(int argc, char **argv) {
         rs_correlate_conf_defaults(&defaults);
         ctx.min_points = (int64_t)defaults.min_points;
 
-        rumctl_catch_signals();
-        ctx.pg = rs_pg_new(dsn, ctx.errstr, sizeof(ctx.errstr));
-        if (!ctx.pg) {
-                rs_log_error("%s", ctx.errstr);
+        if (!(ctx.pg = rumctl_pg_connect(dsn, wait_ms)))
                 goto out;
-        }
-        rs_pg_set_stop_flag(ctx.pg, &rumctl_stop);
-        if (rs_pg_connect(ctx.pg, (int)wait_ms, ctx.errstr,
-                          sizeof(ctx.errstr)) == -1) {
-                rs_log_error("cannot connect: %s", ctx.errstr);
-                goto out;
-        }
         if (load(&ctx, window_s) == -1)
                 goto out;
 

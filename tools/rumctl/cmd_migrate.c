@@ -67,17 +67,8 @@ int rumctl_migrate(int argc, char **argv) {
             rumctl_required(CMD, "--dsn", dsn, "RUMSTREAM_PG_DSN") == -1)
                 goto usage;
 
-        rumctl_catch_signals();
-        pg = rs_pg_new(dsn, errstr, sizeof(errstr));
-        if (!pg) {
-                rs_log_error("%s", errstr);
+        if (!(pg = rumctl_pg_connect(dsn, wait_ms)))
                 goto out;
-        }
-        rs_pg_set_stop_flag(pg, &rumctl_stop);
-        if (rs_pg_connect(pg, (int)wait_ms, errstr, sizeof(errstr)) == -1) {
-                rs_log_error("cannot connect: %s", errstr);
-                goto out;
-        }
         if (rs_pg_migrate(pg, dir, &applied, errstr, sizeof(errstr)) == -1) {
                 rs_log_error("migrate: %s", errstr);
                 goto out;

@@ -508,18 +508,8 @@ int rumctl_report(int argc, char **argv) {
         params[0] = segment;
         params[1] = tenant;
 
-        rumctl_catch_signals();
-        rp.pg = rs_pg_new(dsn, rp.errstr, sizeof(rp.errstr));
-        if (!rp.pg) {
-                rs_log_error("%s", rp.errstr);
+        if (!(rp.pg = rumctl_pg_connect(dsn, wait_ms)))
                 goto out;
-        }
-        rs_pg_set_stop_flag(rp.pg, &rumctl_stop);
-        if (rs_pg_connect(rp.pg, (int)wait_ms, rp.errstr, sizeof(rp.errstr)) ==
-            -1) {
-                rs_log_error("cannot connect: %s", rp.errstr);
-                goto out;
-        }
 
         /* One snapshot for the three queries, so rows written meanwhile
          * cannot make the range, views and sketches disagree. */

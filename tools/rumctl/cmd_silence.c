@@ -54,23 +54,6 @@ static void usage(FILE *fp) {
                 "  -h, --help      this text\n");
 }
 
-static rs_pg_t *connect_pg(const char *dsn) {
-        char     errstr[1024];
-        rs_pg_t *pg = rs_pg_new(dsn, errstr, sizeof(errstr));
-
-        if (!pg) {
-                rs_log_error("%s", errstr);
-                return NULL;
-        }
-        rs_pg_set_stop_flag(pg, &rumctl_stop);
-        if (rs_pg_connect(pg, 10000, errstr, sizeof(errstr)) == -1) {
-                rs_log_error("cannot connect: %s", errstr);
-                rs_pg_destroy(pg);
-                return NULL;
-        }
-        return pg;
-}
-
 static int cmd_add(rs_pg_t *pg, const rs_alerting_silence_t *in) {
         rs_alerting_conf_t           conf;
         rs_alerting_t               *a;
@@ -300,7 +283,7 @@ int rumctl_silence(int argc, char **argv) {
                 goto usage;
 
         rumctl_catch_signals();
-        if (!(pg = connect_pg(dsn)))
+        if (!(pg = rumctl_pg_connect(dsn, 10000)))
                 return RUMCTL_EXIT_FAIL;
         if (!strcmp(action, "add")) {
                 s.starts_ms = rumctl_now_ms();

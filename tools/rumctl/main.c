@@ -11,6 +11,9 @@
 #include <time.h>
 
 #include "rumstream/log.h"
+#include "rumstream/log.h"
+#include "rumstream/pg.h"
+
 #include "rumctl.h"
 
 volatile sig_atomic_t rumctl_stop;
@@ -251,4 +254,22 @@ int main(int argc, char **argv) {
         fprintf(stderr, "rumctl: unknown command \"%s\"\n\n", argv[1]);
         usage(stderr);
         return RUMCTL_EXIT_USAGE;
+}
+
+rs_pg_t *rumctl_pg_connect(const char *dsn, int64_t wait_ms) {
+        char     errstr[1024];
+        rs_pg_t *pg;
+
+        rumctl_catch_signals();
+        if (!(pg = rs_pg_new(dsn, errstr, sizeof(errstr)))) {
+                rs_log_error("%s", errstr);
+                return NULL;
+        }
+        rs_pg_set_stop_flag(pg, &rumctl_stop);
+        if (rs_pg_connect(pg, (int)wait_ms, errstr, sizeof(errstr)) == -1) {
+                rs_log_error("cannot connect: %s", errstr);
+                rs_pg_destroy(pg);
+                return NULL;
+        }
+        return pg;
 }

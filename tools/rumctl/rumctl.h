@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rumstream/pg.h"
+
 #define RUMCTL_EXIT_OK    0
 #define RUMCTL_EXIT_FAIL  1
 #define RUMCTL_EXIT_USAGE 2
@@ -76,6 +78,13 @@ int rumctl_no_more_args(const char *cmd, int argc, char **argv);
  */
 int rumctl_required(const char *cmd, const char *opt, const char *value,
                     const char *env);
+
+/**
+ * @brief Catches SIGINT / SIGTERM (rumctl_stop), then connects to \p dsn,
+ *        waiting up to \p wait_ms for the server, and logs why not.
+ * @returns the connection (caller frees with rs_pg_destroy()) or NULL.
+ */
+rs_pg_t *rumctl_pg_connect(const char *dsn, int64_t wait_ms);
 
 /** @brief Wall-clock time in ms since the epoch. */
 int64_t rumctl_now_ms(void);
