@@ -379,6 +379,38 @@ int rs_detect_quantile_ci(double n, double q, double level,
         return 0;
 }
 
+int rs_detect_window_from_rate(double events, double weighted, double exposure,
+                               double level, int64_t ts_ms,
+                               rs_detect_window_t *w) {
+        double z, h, scale;
+
+        if (!w)
+                return RS_DETECT_EINVAL;
+        w->ts_ms   = ts_ms;
+        w->value   = NAN;
+        w->ci_lo   = NAN;
+        w->ci_hi   = NAN;
+        w->samples = isfinite(exposure) ? exposure : 0;
+        if (!(exposure > 0) || !isfinite(exposure) || !(events >= 0) ||
+            !isfinite(events) || !(weighted >= 0) || !isfinite(weighted) ||
+            !(level > 0 && level < 1))
+                return RS_DETECT_EINVAL;
+        z        = rs_stats_normal_quantile((1 + level) / 2);
+        w->value = weighted / exposure;
+        if (events == 0) {
+                w->ci_lo = 0;
+                w->ci_hi = z * z / exposure;
+                return 0;
+        }
+        scale    = weighted / events;
+        h        = z * sqrt(events + z * z / 4);
+        w->ci_lo = (events + z * z / 2 - h) * scale / exposure;
+        w->ci_hi = (events + z * z / 2 + h) * scale / exposure;
+        if (w->ci_lo < 0)
+                w->ci_lo = 0;
+        return 0;
+}
+
 double rs_detect_sketch_quantile(const void *ctx, double p) {
         double v;
 
@@ -874,10 +906,17 @@ static set_t *set_add(rs_detect_rules_t *r, const char *tenant, unsigned line) {
         return sets;
 }
 
-static int metric_ok(const char *m, int *is_cls) {
+/* A metric a rule may name; *is_cls: a plain number (cls, error_rate),
+ * *is_rate: also takes a percent (error_rate). */
+static int metric_ok(const char *m, int *is_cls, int *is_rate) {
         rs_metric_t metric;
 
-        *is_cls = 0;
+        *is_cls  = 0;
+        *is_rate = !strcmp(m, RS_DETECT_ERROR_RATE);
+        if (*is_rate) {
+                *is_cls = 1;
+                return 1;
+        }
         if (rs_metric_from_name(m, &metric) == 0) {
                 *is_cls = !strcmp(rs_metric_unit(metric), "score");
                 return 1;
@@ -893,13 +932,13 @@ static int parse_rule(parser_t *p, size_t set_idx, const char *metric,
         char             num[64], unit[8];
         size_t           len = 0, ulen;
         unsigned         l, c;
-        int              is_cls;
+        int              is_cls, is_rate;
         double           v;
 
-        if (!metric_ok(metric, &is_cls))
+        if (!metric_ok(metric, &is_cls, &is_rate))
                 return perr(p, line, col,
                             "unknown metric '%s' (lcp, inp, cls, fcp, ttfb, "
-                            "nav.*, custom.<name>)",
+                            "nav.*, custom.<name>, error_rate)",
                             metric);
         skip_blank(p);
         if (accept_kw(p, "off")) {
@@ -966,7 +1005,13 @@ static int parse_rule(parser_t *p, size_t set_idx, const char *metric,
         }
         /* A unit may follow the number, with or without a blank. */
         skip_blank(p);
-        {
+        if (peek(p) == '%') {
+                if (!is_rate)
+                        return perr(p, p->line, p->col,
+                                    "only error_rate takes a percent");
+                advance(p);
+                v /= 100;
+        } else {
                 unsigned ul = p->line, uc = p->col;
                 size_t   save = p->pos;
 

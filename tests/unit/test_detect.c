@@ -699,6 +699,72 @@ static void test_regression_gates(void) {
         RS_CHECK_INT(rs_detect_regression(&c, &b, &w, &v), RS_DETECT_EINVAL);
 }
 
+/* Error-rate windows: the Poisson score interval, and the regression
+ * judge on a rate series (the gates work on any level). */
+static void test_rate_window(void) {
+        rs_detect_window_t   w;
+        rs_detect_baseline_t b;
+        rs_detect_verdict_t  v;
+        rs_detect_conf_t     c;
+
+        RS_CHECK_INT(rs_detect_window_from_rate(10, 10, 1000, 0.95, T0, &w), 0);
+        RS_CHECK(w.ts_ms == T0);
+        RS_CHECK_REL(w.value, 0.01, 1e-15);
+        RS_CHECK(w.samples == 1000);
+        RS_CHECK_REL(w.ci_lo, 0.005431986105614363, 1e-9);
+        RS_CHECK_REL(w.ci_hi, 0.01840947271507976, 1e-9);
+        /* Sampled at 1/4: the weight scales, the counts decide. */
+        RS_CHECK_INT(rs_detect_window_from_rate(10, 40, 1000, 0.95, T0, &w), 0);
+        RS_CHECK_REL(w.value, 0.04, 1e-15);
+        RS_CHECK_REL(w.ci_lo, 0.021727944422457453, 1e-9);
+        RS_CHECK_REL(w.ci_hi, 0.07363789086031904, 1e-9);
+        /* One error: bounded on both sides. */
+        RS_CHECK_INT(rs_detect_window_from_rate(1, 1, 50, 0.95, T0, &w), 0);
+        RS_CHECK_REL(w.ci_lo, 0.0035304910987030615, 1e-9);
+        RS_CHECK_REL(w.ci_hi, 0.11329868531517942, 1e-9);
+        /* None: [0, z^2 / n]. */
+        RS_CHECK_INT(rs_detect_window_from_rate(0, 0, 400, 0.95, T0, &w), 0);
+        RS_CHECK(w.value == 0);
+        RS_CHECK(w.ci_lo == 0);
+        RS_CHECK_REL(w.ci_hi, 0.009603647051735309, 1e-9);
+        /* Bad input. */
+        RS_CHECK_INT(rs_detect_window_from_rate(1, 1, 0, 0.95, T0, &w),
+                     RS_DETECT_EINVAL);
+        RS_CHECK(isnan(w.value) && isnan(w.ci_lo) && isnan(w.ci_hi));
+        RS_CHECK_INT(rs_detect_window_from_rate(-1, 1, 10, 0.95, T0, &w),
+                     RS_DETECT_EINVAL);
+        RS_CHECK_INT(rs_detect_window_from_rate(1, NAN, 10, 0.95, T0, &w),
+                     RS_DETECT_EINVAL);
+        RS_CHECK_INT(rs_detect_window_from_rate(1, 1, 10, 1, T0, &w),
+                     RS_DETECT_EINVAL);
+        RS_CHECK_INT(rs_detect_window_from_rate(1, 1, 10, 0.95, T0, NULL),
+                     RS_DETECT_EINVAL);
+
+        /* A route at 0.5% errors per page view. */
+        rs_detect_conf_defaults(&c);
+        memset(&b, 0, sizeof(b));
+        b.valid  = 1;
+        b.n      = 60;
+        b.level  = 0.005;
+        b.spread = 0.001;
+        b.end_ms = T0;
+        /* 2% over 2000 page views: proven, critical (+300%). */
+        rs_detect_window_from_rate(40, 40, 2000, 0.95, T0, &w);
+        rs_detect_regression(&c, &b, &w, &v);
+        RS_CHECK_INT(v.status, RS_DETECT_BREACH);
+        RS_CHECK_INT(v.severity, RS_DETECT_SEV_CRITICAL);
+        RS_CHECK_REL(v.degradation, 3, 1e-12);
+        /* The same rate over 50 page views (1 error): not proven. */
+        rs_detect_window_from_rate(1, 1, 50, 0.95, T0, &w);
+        rs_detect_regression(&c, &b, &w, &v);
+        RS_CHECK_INT(v.status, RS_DETECT_WATCH);
+        RS_CHECK_INT(v.flags, RS_DETECT_F_CI_OVERLAP);
+        /* Back to 0.5%: healthy. */
+        rs_detect_window_from_rate(10, 10, 2000, 0.95, T0, &w);
+        rs_detect_regression(&c, &b, &w, &v);
+        RS_CHECK_INT(v.status, RS_DETECT_HEALTHY);
+}
+
 static void test_level_shift_unit(void) {
         rs_detect_baseline_t b;
         rs_detect_window_t   w[5];
@@ -1566,6 +1632,20 @@ static void test_rules_parse(void) {
         RS_CHECK_INT(rs_detect_rules_find(NULL, "other", "cls", &rules), 0);
         rs_detect_rules_destroy(r);
 
+        /* Error rates: a fraction or a percent. */
+        r = rs_detect_rules_parse("error_rate > 2% for 3 windows: high\n"
+                                  "error_rate >= 0.1: critical",
+                                  err, sizeof(err));
+        RS_CHECK_MSG(r != NULL, "%s", err);
+        n = rs_detect_rules_find(r, NULL, RS_DETECT_ERROR_RATE, &rules);
+        RS_CHECK_INT(n, 2);
+        RS_CHECK_REL(rules[0].threshold, 0.02, 1e-15);
+        RS_CHECK_INT(rules[0].for_windows, 3);
+        RS_CHECK_INT(rules[0].severity, RS_DETECT_SEV_HIGH);
+        RS_CHECK(rules[1].threshold == 0.1);
+        RS_CHECK_INT(rules[1].op, RS_DETECT_OP_GE);
+        rs_detect_rules_destroy(r);
+
         /* Empty text and comments only: no rules. */
         r = rs_detect_rules_parse("  # nothing\n\n;;\n", err, sizeof(err));
         RS_CHECK(r != NULL);
@@ -1606,7 +1686,7 @@ static void test_rules_errors(void) {
             {"lcp > 1.2.3: high", "line 1, column 7: bad number '1.2.3'"},
             {"\n  lpc > 2500: high",
              "line 2, column 3: unknown metric 'lpc' (lcp, inp, cls, fcp, "
-             "ttfb, nav.*, custom.<name>)"},
+             "ttfb, nav.*, custom.<name>, error_rate)"},
             {"cls > 100ms: high",
              "line 1, column 10: cls takes a plain number, no unit"},
             {"lcp > 2500: high lcp > 4000: critical",
@@ -1632,7 +1712,11 @@ static void test_rules_errors(void) {
              "line 2, column 3: cls is both off and ruled in tenant 'a'"},
             {"custom. > 1: low",
              "line 1, column 1: unknown metric 'custom.' (lcp, inp, cls, "
-             "fcp, ttfb, nav.*, custom.<name>)"},
+             "fcp, ttfb, nav.*, custom.<name>, error_rate)"},
+            {"lcp > 2%: high",
+             "line 1, column 8: only error_rate takes a percent"},
+            {"error_rate > 2ms: high",
+             "line 1, column 15: error_rate takes a plain number, no unit"},
         };
         rs_detect_rules_t *r;
         char               err[200];
@@ -1801,6 +1885,7 @@ int main(void) {
         test_baseline_plain();
         test_baseline_seasonal_exact();
         test_regression_gates();
+        test_rate_window();
         test_level_shift_unit();
         test_step();
         test_spike();

@@ -159,9 +159,10 @@
  *    case-insensitive; NAME is a tenant id ([A-Za-z0-9._:-], up to
  *    RS_DETECT_TENANT_MAX - 1 bytes); "for" defaults to 1 window (1 to
  *    RS_DETECT_FOR_MAX). A metric is a name rs_metric_from_name() knows
- *    (lcp, inp, cls, fcp, ttfb, nav.*) or "custom.<timing>" for a named
- *    custom timing (ms); thresholds are in the metric's unit, ms or a plain
- *    number for cls. Example:
+ *    (lcp, inp, cls, fcp, ttfb, nav.*), "custom.<timing>" for a named
+ *    custom timing (ms), or error_rate (errors per page view); thresholds
+ *    are in the metric's unit, ms or a plain number for cls, a fraction or
+ *    a percent ("error_rate > 2%") for error_rate. Example:
  *      lcp > 2500 for 3 windows: medium; lcp > 4000 for 3 windows: high
  *      cls > 0.25 for 5 windows: high
  *      tenant acme { lcp > 3000ms for 5 windows: medium; cls off }
@@ -197,7 +198,9 @@
 #define RS_DETECT_EINVAL (-1) /**< NULL pointer, bad configuration or input */
 #define RS_DETECT_EFEW   (-2) /**< fewer usable windows than min_history */
 
-#define RS_DETECT_METRIC_MAX 64     /**< bytes of a metric name, with the NUL */
+#define RS_DETECT_METRIC_MAX 64 /**< bytes of a metric name, with the NUL */
+/** The rate series' metric: errors per page view (a fraction). */
+#define RS_DETECT_ERROR_RATE "error_rate"
 #define RS_DETECT_TENANT_MAX 129    /**< bytes of a tenant id, with the NUL */
 #define RS_DETECT_FOR_MAX    100000 /**< largest for-duration in windows */
 #define RS_DETECT_SHIFT_MAX  64     /**< largest shift_windows */
@@ -368,6 +371,23 @@ typedef struct rs_detect_window_s {
 void rs_detect_window_from_sketch(const rs_detect_conf_t *c,
                                   const rs_sketch_t *sk, int64_t ts_ms,
                                   rs_detect_window_t *w);
+
+/**
+ * @brief A window of a rate series (errors per page view): value =
+ *        \p weighted / \p exposure, samples = \p exposure, and the
+ *        interval at \p level of the Poisson rate from the score test on
+ *        the \p events actually received: with z = Phi^-1((1 + level) / 2)
+ *          x + z^2 / 2 -+ z sqrt(x + z^2 / 4)   (x = events)
+ *        over the exposure, scaled by weighted / events (sampled errors
+ *        are re-weighted; the uncertainty rests on those received). No
+ *        events: [0, z^2 / exposure]. Never an infinite bound: even one
+ *        event bounds the rate.
+ * @returns 0, or RS_DETECT_EINVAL (NULL w, exposure <= 0, a negative or
+ *          non-finite count, level outside (0, 1)) with NaN value and bounds.
+ */
+int rs_detect_window_from_rate(double events, double weighted, double exposure,
+                               double level, int64_t ts_ms,
+                               rs_detect_window_t *w);
 
 typedef struct rs_detect_verdict_s {
         rs_detect_status_t   status;
