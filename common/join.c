@@ -2,11 +2,13 @@
  * join: co-partitioned pairs of inputs, judged window by window. See
  * join.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "rumstream/join.h"
+#include "rumstream/kafka.h"
 #include "rumstream/log.h"
 #include "rumstream/window.h"
 
@@ -232,4 +234,30 @@ int rs_join_evaluate(rs_join_pair_t *p, const rs_join_conf_t *c,
         if (judged)
                 compact(p);
         return rc;
+}
+
+int rs_join_check_topics(rs_stream_t *s, const char *a, const char *b,
+                         const char *what, char *errstr, size_t errstr_size) {
+        rd_kafka_t *rk = rs_kafka_producer_handle(rs_stream_producer(s));
+        char        err[512];
+        int         a_cnt, b_cnt;
+
+        if (rs_kafka_topic_partitions(rk, a, 10000, &a_cnt, err, sizeof(err)) ==
+                -1 ||
+            rs_kafka_topic_partitions(rk, b, 10000, &b_cnt, err, sizeof(err)) ==
+                -1) {
+                rs_log_warn("cannot compare the partition counts of %s and "
+                            "%s (%s): %s need them equal",
+                            a, b, err, what);
+                return 0;
+        }
+        if (a_cnt != b_cnt) {
+                snprintf(errstr, errstr_size,
+                         "%s has %d partitions and %s %d: %s join them "
+                         "partition by partition, so the counts must be "
+                         "equal",
+                         a, a_cnt, b, b_cnt, what);
+                return -1;
+        }
+        return 0;
 }

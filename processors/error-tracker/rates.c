@@ -177,36 +177,14 @@ void rates_destroy(tracker_t *t) {
 }
 
 int rates_check_topics(tracker_t *t, char *errstr, size_t errstr_size) {
-        rd_kafka_t *rk =
-            rs_kafka_producer_handle(rs_stream_producer(t->stream));
-        char err[512];
-        int  e_cnt, pv_cnt;
-
+        /* A topic that does not exist yet cannot disagree; it must be
+         * created with the same count (the README says so). To turn error
+         * rates off, page_views_topic = "". */
         if (!t->dec_pv)
                 return 0;
-        /* A topic that does not exist yet cannot disagree; it must be
-         * created with the same count (the README says so). */
-        if (rs_kafka_topic_partitions(rk, t->conf->stream.input_topic, 10000,
-                                      &e_cnt, err, sizeof(err)) == -1 ||
-            rs_kafka_topic_partitions(rk, t->conf->page_views_topic, 10000,
-                                      &pv_cnt, err, sizeof(err)) == -1) {
-                rs_log_warn("cannot compare the partition counts of %s and "
-                            "%s (%s): error rates need them equal",
-                            t->conf->stream.input_topic,
-                            t->conf->page_views_topic, err);
-                return 0;
-        }
-        if (e_cnt != pv_cnt) {
-                snprintf(errstr, errstr_size,
-                         "%s has %d partitions and %s %d: error rates join "
-                         "them partition by partition, so the counts must "
-                         "be equal (or set page_views_topic = \"\" to "
-                         "turn error rates off)",
-                         t->conf->stream.input_topic, e_cnt,
-                         t->conf->page_views_topic, pv_cnt);
-                return -1;
-        }
-        return 0;
+        return rs_join_check_topics(t->stream, t->conf->stream.input_topic,
+                                    t->conf->page_views_topic, "error rates",
+                                    errstr, errstr_size);
 }
 
 int rates_is_pv_part(const tracker_t *t, const rs_stream_part_t *part) {

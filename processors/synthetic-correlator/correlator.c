@@ -914,31 +914,9 @@ static const char *const progress_cols[] = {"partition", "evaluated_until"};
 #define NCOLS(a) (sizeof(a) / sizeof(*(a)))
 
 static int check_topics(correlator_t *c, char *errstr, size_t errstr_size) {
-        rd_kafka_t *rk =
-            rs_kafka_producer_handle(rs_stream_producer(c->stream));
-        char err[512];
-        int  s_cnt, a_cnt;
-
-        if (rs_kafka_topic_partitions(rk, c->conf->stream.input_topic, 10000,
-                                      &s_cnt, err, sizeof(err)) == -1 ||
-            rs_kafka_topic_partitions(rk, c->conf->aggregates_topic, 10000,
-                                      &a_cnt, err, sizeof(err)) == -1) {
-                rs_log_warn("cannot compare the partition counts of %s and "
-                            "%s (%s): the correlation needs them equal",
-                            c->conf->stream.input_topic,
-                            c->conf->aggregates_topic, err);
-                return 0;
-        }
-        if (s_cnt != a_cnt) {
-                snprintf(errstr, errstr_size,
-                         "%s has %d partitions and %s %d: the correlator "
-                         "joins them partition by partition, so the counts "
-                         "must be equal",
-                         c->conf->stream.input_topic, s_cnt,
-                         c->conf->aggregates_topic, a_cnt);
-                return -1;
-        }
-        return 0;
+        return rs_join_check_topics(c->stream, c->conf->stream.input_topic,
+                                    c->conf->aggregates_topic, "correlations",
+                                    errstr, errstr_size);
 }
 
 correlator_t *correlator_new(const correlator_conf_t *conf, char *errstr,

@@ -112,6 +112,17 @@ size_t rs_join_pending_starts(rs_join_pair_t *p, int64_t **out);
 int rs_join_evaluate(rs_join_pair_t *p, const rs_join_conf_t *c,
                      const rs_join_ops_t *ops, void *opaque);
 
+/**
+ * @brief Refuses to start when topics \p a and \p b (both read by
+ *        \p s) have different partition counts: the pairs would not line
+ *        up. \p what names the join in the message ("error rates").
+ *        A count that cannot be read (a topic not created yet) is logged
+ *        and allowed.
+ * @returns 0, or -1 with errstr naming both topics and counts.
+ */
+int rs_join_check_topics(rs_stream_t *s, const char *a, const char *b,
+                         const char *what, char *errstr, size_t errstr_size);
+
 /** @brief Monotonic milliseconds (CLOCK_MONOTONIC_COARSE). */
 int64_t rs_join_mono_ms(void);
 
