@@ -396,31 +396,50 @@ int rs_kafka_mock_topic(rs_kafka_mock_t *m, const char *topic, int partitions,
 
 /* The metadata of one topic; caller frees *mdp with
  * rd_kafka_metadata_destroy() (also set on failure, may be NULL). */
+/* Metadata of \p topic alone (topics[0]). It asks for every topic: a
+ * request naming the topic would let a producer handle create it with the
+ * broker's defaults (auto-creation), which a check must never do. */
 static int topic_metadata(rd_kafka_t *rk, const char *topic, int timeout_ms,
-                          const struct rd_kafka_metadata **mdp, char *errstr,
+                          const struct rd_kafka_metadata  **mdp,
+                          const rd_kafka_metadata_topic_t **tp, char *errstr,
                           size_t errstr_size) {
-        rd_kafka_topic_t   *rkt = rd_kafka_topic_new(rk, topic, NULL);
         rd_kafka_resp_err_t err;
+        int                 i;
 
         *mdp = NULL;
-        err  = rd_kafka_metadata(rk, 0, rkt, mdp, timeout_ms);
-        rd_kafka_topic_destroy(rkt);
-        if (err || (*mdp)->topic_cnt != 1 || (*mdp)->topics[0].err) {
+        err  = rd_kafka_metadata(rk, 1, NULL, mdp, timeout_ms);
+        if (err) {
                 snprintf(errstr, errstr_size, "metadata of %s: %s", topic,
-                         rd_kafka_err2str(err ? err : (*mdp)->topics[0].err));
+                         rd_kafka_err2str(err));
                 return -1;
         }
-        return 0;
+        for (i = 0; i < (*mdp)->topic_cnt; i++) {
+                const rd_kafka_metadata_topic_t *t = &(*mdp)->topics[i];
+                if (strcmp(t->topic, topic))
+                        continue;
+                if (t->err) {
+                        snprintf(errstr, errstr_size, "metadata of %s: %s",
+                                 topic, rd_kafka_err2str(t->err));
+                        return -1;
+                }
+                *tp = t;
+                return 0;
+        }
+        snprintf(errstr, errstr_size, "metadata of %s: %s", topic,
+                 rd_kafka_err2str(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        return -1;
 }
 
 int rs_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
                               int *cntp, char *errstr, size_t errstr_size) {
-        const struct rd_kafka_metadata *md;
-        int                             ret;
+        const struct rd_kafka_metadata  *md;
+        const rd_kafka_metadata_topic_t *t;
+        int                              ret;
 
-        ret = topic_metadata(rk, topic, timeout_ms, &md, errstr, errstr_size);
+        ret =
+            topic_metadata(rk, topic, timeout_ms, &md, &t, errstr, errstr_size);
         if (ret == 0)
-                *cntp = md->topics[0].partition_cnt;
+                *cntp = t->partition_cnt;
         if (md)
                 rd_kafka_metadata_destroy(md);
         return ret;
@@ -428,18 +447,18 @@ int rs_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
 
 int rs_kafka_topic_size(rd_kafka_t *rk, const char *topic, int timeout_ms,
                         int64_t *sizep, char *errstr, size_t errstr_size) {
-        const struct rd_kafka_metadata *md;
-        rd_kafka_resp_err_t             err;
-        int64_t                         lo, hi, total = 0;
-        int                             i, ret = -1;
+        const struct rd_kafka_metadata  *md;
+        const rd_kafka_metadata_topic_t *t;
+        rd_kafka_resp_err_t              err;
+        int64_t                          lo, hi, total = 0;
+        int                              i, ret = -1;
 
-        if (topic_metadata(rk, topic, timeout_ms, &md, errstr, errstr_size) ==
-            -1)
+        if (topic_metadata(rk, topic, timeout_ms, &md, &t, errstr,
+                           errstr_size) == -1)
                 goto out;
-        for (i = 0; i < md->topics[0].partition_cnt; i++) {
+        for (i = 0; i < t->partition_cnt; i++) {
                 err = rd_kafka_query_watermark_offsets(
-                    rk, topic, md->topics[0].partitions[i].id, &lo, &hi,
-                    timeout_ms);
+                    rk, topic, t->partitions[i].id, &lo, &hi, timeout_ms);
                 if (err) {
                         snprintf(errstr, errstr_size,
                                  "watermarks of %s [%d]: %s", topic, i,
