@@ -379,6 +379,17 @@ int rs_detect_quantile_ci(double n, double q, double level,
         return 0;
 }
 
+void rs_detect_rate_spread(rs_detect_baseline_t *b, double exposure) {
+        double sd;
+
+        if (!b || !b->valid || !(b->level > 0) || !(exposure > 0) ||
+            !isfinite(exposure))
+                return;
+        sd = sqrt(b->level / exposure);
+        if (!(b->spread >= sd))
+                b->spread = sd;
+}
+
 int rs_detect_window_from_rate(double events, double weighted, double exposure,
                                double level, int64_t ts_ms,
                                rs_detect_window_t *w) {

@@ -763,6 +763,27 @@ static void test_rate_window(void) {
         rs_detect_window_from_rate(10, 10, 2000, 0.95, T0, &w);
         rs_detect_regression(&c, &b, &w, &v);
         RS_CHECK_INT(v.status, RS_DETECT_HEALTHY);
+
+        /* Two or three errors in 500 page views: a MAD of 0, the floor of
+         * the level (8e-05) without the count's own noise; with it, 0.6%
+         * is 0.7 sigma from 0.4% and not significant. */
+        b.level  = 0.004;
+        b.spread = 8e-05;
+        rs_detect_rate_spread(&b, 500);
+        RS_CHECK_REL(b.spread, sqrt(0.004 / 500), 1e-15);
+        rs_detect_window_from_rate(3, 3, 500, 0.95, T0, &w);
+        rs_detect_regression(&c, &b, &w, &v);
+        RS_CHECK_INT(v.status, RS_DETECT_HEALTHY);
+        RS_CHECK(v.flags & RS_DETECT_F_LOW_SCORE);
+        /* A wider spread stays; nothing for a bad exposure or level. */
+        b.spread = 0.01;
+        rs_detect_rate_spread(&b, 500);
+        RS_CHECK(b.spread == 0.01);
+        rs_detect_rate_spread(&b, 0);
+        b.level = 0;
+        rs_detect_rate_spread(&b, 500);
+        RS_CHECK(b.spread == 0.01);
+        rs_detect_rate_spread(NULL, 500);
 }
 
 static void test_level_shift_unit(void) {

@@ -285,6 +285,18 @@ int rs_detect_baseline(const rs_detect_conf_t *c, const rs_detect_point_t *pts,
                        size_t n, int64_t now_ms, int64_t end_ms,
                        double *scratch, rs_detect_baseline_t *out);
 
+/**
+ * @brief Raises the spread of a rate series' baseline to at least the
+ *        Poisson standard deviation of its level over \p exposure (the
+ *        judged window's page views): sqrt(level / exposure). Counts are
+ *        discrete: a route with 2 or 3 errors in 500 page views alternates
+ *        between two rates, its median sits on one of them, its MAD is 0,
+ *        and without this floor the other one would look like a shift.
+ *        Nothing changes for an invalid baseline, a level <= 0 or an
+ *        exposure <= 0.
+ */
+void rs_detect_rate_spread(rs_detect_baseline_t *b, double exposure);
+
 /** @brief How many of the \p n points (oldest first) have ts < \p end_ms:
  *         the prefix a processor loads or passes. */
 size_t rs_detect_history_before(const rs_detect_point_t *pts, size_t n,
