@@ -99,6 +99,13 @@ const rs_conf_item_t detector_conf_table[] = {
     {"retention.prune_every_ms", RS_CONF_INT,
      offsetof(detector_conf_t, prune_every_ms), "3600000", 60000,
      86400000, NULL, "Event time between two prunes"},
+    {"error_topic", RS_CONF_STRING, offsetof(detector_conf_t, error_topic),
+     "error.aggregates", 0, -1, NULL,
+     "The error-tracker's ErrorAggregates: the error rate of every route is "
+     "judged as a metric (error_rate); \"\" turns it off"},
+    {"error_rate.max_wait_ms", RS_CONF_INT,
+     offsetof(detector_conf_t, rate_max_wait_ms), "300000", 1000, 86400000,
+     NULL, "Judge error rates without an input silent this long"},
     RS_CONF_END};
 /* clang-format on */
 
@@ -178,6 +185,11 @@ static void on_message(void *opaque, rs_stream_part_t *part,
         size_t             i, klen;
         int                rc, m, created;
 
+        if (ad_rates_is_err_part(d, part)) {
+                ad_rates_message(d, part, msg, replay);
+                return;
+        }
+        ad_rates_touch_pv(d, part);
         rc = rs_avro_decoder_decode(d->dec, msg->payload, msg->len, &val, err,
                                     sizeof(err));
         if (rc) {
@@ -289,6 +301,8 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
         void       *data;
         int         n = 0;
 
+        if (ad_rates_is_err_part(d, part))
+                return ad_rates_emit(d, part);
         while (rs_window_pop_closed(part->win, &start, &data)) {
                 rs_map_t *cells = data;
                 int       rc    = 0;
@@ -296,13 +310,14 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
                 if (cells)
                         rc = ad_judge_window(d, dp, start,
                                              rs_window_size(part->win), cells);
+                ad_rates_page_views(d, part, start, cells);
                 cells_free(cells);
                 if (rc == -1)
                         return -1;
                 rs_counter_add(d->c_windows, 1);
         }
         ad_prune(d, dp, rs_window_closed_until(part->win));
-        return n;
+        return ad_rates_emit(d, part) == -1 ? -1 : n;
 }
 
 static int on_write(void *opaque, rs_pg_t *pg, char *errstr,
@@ -312,7 +327,8 @@ static int on_write(void *opaque, rs_pg_t *pg, char *errstr,
         if (rs_pg_batch_rows(d->b_series) > 0 &&
             rs_pg_batch_flush(pg, d->b_series, errstr, errstr_size) == -1)
                 return -1;
-        if (ad_state_write(d, pg, errstr, errstr_size) == -1)
+        if (ad_state_write(d, pg, errstr, errstr_size) == -1 ||
+            ad_rates_write(d, pg, errstr, errstr_size) == -1)
                 return -1;
         return rs_issues_write(d->issues, pg, errstr, errstr_size);
 }
@@ -323,6 +339,7 @@ static void on_written(void *opaque) {
         rs_pg_batch_clear(d->b_series);
         rs_issues_written(d->issues);
         ad_state_written(d);
+        ad_rates_written(d);
 }
 
 /*
@@ -333,6 +350,8 @@ static int on_part_open(void *opaque, rs_stream_part_t *part, rs_pg_t *pg,
         detector_t *d = opaque;
         dpart_t    *dp;
 
+        if (ad_rates_is_err_part(d, part))
+                return ad_rates_part_open(d, part, pg, errstr, errstr_size);
         if (part->partition >= d->part_cap) {
                 int32_t   n  = part->partition + 1;
                 dpart_t **np = realloc(d->parts, (size_t)n * sizeof(*np));
@@ -353,7 +372,7 @@ static int on_part_open(void *opaque, rs_stream_part_t *part, rs_pg_t *pg,
         }
         d->parts[part->partition] = dp;
         part->state               = dp;
-        return 0;
+        return ad_rates_part_open(d, part, pg, errstr, errstr_size);
 }
 
 static void window_free_cb(int64_t start, void *data, void *opaque) {
@@ -365,6 +384,11 @@ static void window_free_cb(int64_t start, void *data, void *opaque) {
 static void on_part_close(void *opaque, rs_stream_part_t *part) {
         detector_t *d = opaque;
 
+        if (ad_rates_is_err_part(d, part)) {
+                ad_rates_part_close(d, part);
+                return;
+        }
+        ad_rates_part_close(d, part);
         rs_window_foreach(part->win, window_free_cb, NULL);
         if (part->partition < d->part_cap) {
                 ad_part_free(d->parts[part->partition]);
@@ -701,6 +725,21 @@ static int setup(detector_t *d, char *errstr, size_t errstr_size) {
                             (char)toupper((unsigned char)d->metric[i][j]);
                 d->metric_label[i][j] = '\0';
         }
+        d->rate_metric = -1;
+        if (conf->error_topic && conf->error_topic[0]) {
+                if (d->metric_cnt >= AD_MAX_METRICS) {
+                        snprintf(errstr, errstr_size,
+                                 "metrics: at most %d with error rates "
+                                 "(error_topic)",
+                                 AD_MAX_METRICS - 1);
+                        return -1;
+                }
+                d->rate_metric = d->metric_cnt++;
+                snprintf(d->metric[d->rate_metric], RS_DETECT_METRIC_MAX, "%s",
+                         RS_DETECT_ERROR_RATE);
+                snprintf(d->metric_label[d->rate_metric], RS_DETECT_METRIC_MAX,
+                         "Error rate");
+        }
         if ((d->segtype_cnt = split_list(
                  conf->segment_types, seg, RS_DETECT_METRIC_MAX,
                  AD_MAX_SEGTYPES, "segment_types", errstr, errstr_size)) < 0)
@@ -716,6 +755,12 @@ static int setup(detector_t *d, char *errstr, size_t errstr_size) {
                 }
                 snprintf(d->segtype[i], sizeof(d->segtype[i]), "%.63s", seg[i]);
                 d->has_device |= !strcmp(seg[i], "device");
+        }
+        if (d->rate_metric >= 0 && !segtype_judged(d, "all")) {
+                snprintf(errstr, errstr_size,
+                         "segment_types: error rates (error_topic) need "
+                         "\"all\", the route's page views");
+                return -1;
         }
 
         rs_detect_conf_defaults(&d->def.dconf);
@@ -855,11 +900,12 @@ detector_t *detector_new(const detector_conf_t *conf, char *errstr,
             !(d->dec = rs_avro_decoder_new(d->reg, RS_SCHEMA_ID_RUM_AGGREGATE,
                                            errstr, errstr_size)) ||
             !(d->issues = rs_issues_new(d->reg, conf->issues_topic, PROCESSOR,
-                                        errstr, errstr_size)))
+                                        errstr, errstr_size)) ||
+            ad_rates_init(d, errstr, errstr_size) == -1)
                 goto fail;
-        d->stream = rs_stream_new(PROCESSOR, &conf->stream, &detector_ops, d,
+        d->stream = rs_stream_new(PROCESSOR, &d->sconf, &detector_ops, d,
                                   errstr, errstr_size);
-        if (!d->stream)
+        if (!d->stream || ad_rates_check_topics(d, errstr, errstr_size) == -1)
                 goto fail;
 
         m               = rs_stream_metrics(d->stream);
@@ -882,6 +928,7 @@ detector_t *detector_new(const detector_conf_t *conf, char *errstr,
                                           "Series windows judged", NULL);
         d->c_issues  = rs_metrics_counter(m, "issues_emitted_total",
                                           "Issue versions produced", NULL);
+        ad_rates_counters(d, m);
         return d;
 
 fail:
@@ -895,6 +942,7 @@ void detector_destroy(detector_t *d) {
         if (!d)
                 return;
         rs_stream_destroy(d->stream);
+        ad_rates_destroy(d);
         for (i = 0; i < d->part_cap; i++)
                 ad_part_free(d->parts[i]);
         free(d->parts);

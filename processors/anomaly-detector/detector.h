@@ -128,6 +128,8 @@ typedef struct detector_conf_s {
         int64_t          max_series;
         int64_t          retention_ms;
         int64_t          prune_every_ms;
+        char            *error_topic;
+        int64_t          rate_max_wait_ms;
 } detector_conf_t;
 
 extern const rs_conf_item_t detector_conf_table[];

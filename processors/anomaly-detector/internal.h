@@ -12,6 +12,7 @@
 #include "rumstream/detect.h"
 #include "rumstream/event.h"
 #include "rumstream/issues.h"
+#include "rumstream/join.h"
 #include "rumstream/map.h"
 #include "rumstream/pg.h"
 #include "rumstream/sketch.h"
@@ -67,6 +68,14 @@ typedef struct cell_s {
         int64_t      samples[AD_MAX_METRICS];
 } cell_t;
 
+/* One (tenant, route) of a window the error-rate pairs will judge. */
+typedef struct rate_pend_s {
+        int64_t errors;     /* error events received */
+        double  weighted;   /* errors weighted by 1/sample_rate */
+        double  page_views; /* the route's all-traffic page views */
+        int     has_pv;
+} rate_pend_t;
+
 /* One assigned partition. */
 typedef struct dpart_s {
         int32_t   partition;
@@ -103,6 +112,15 @@ struct detector_s {
         rs_pg_batch_t      *b_series, *b_state;
         rs_counter_t       *c_aggregates, *c_late, *c_duplicates, *c_overflow,
             *c_windows, *c_judged, *c_issues;
+        /* Error rates (rates.c); rate_metric -1 when error_topic is "". */
+        int                rate_metric; /* index of error_rate in metric */
+        rs_stream_conf_t   sconf;       /* conf->stream, both topics */
+        char              *topics;
+        rs_avro_decoder_t *dec_err;
+        rs_join_t          join;
+        rs_join_conf_t     jconf;
+        rs_pg_batch_t     *b_rate_in, *b_rate_progress;
+        rs_counter_t      *c_err_aggs, *c_err_late, *c_err_dup, *c_rate_windows;
 };
 
 /* detector.c */
@@ -114,7 +132,40 @@ void  ad_cell_free(cell_t *cell);
  *  the defaults. Never NULL; lives as long as \p d. */
 const tconf_t *ad_tconf(const detector_t *d, const char *tenant);
 
+/* rates.c */
+int  ad_rates_init(detector_t *d, char *errstr, size_t errstr_size);
+void ad_rates_destroy(detector_t *d);
+void ad_rates_counters(detector_t *d, rs_metrics_t *m);
+int  ad_rates_check_topics(detector_t *d, char *errstr, size_t errstr_size);
+/** @brief 1 if \p part is of error_topic (error rates on). */
+int ad_rates_is_err_part(const detector_t *d, const rs_stream_part_t *part);
+/** @brief Either side of partition \p part was assigned / goes away. */
+int  ad_rates_part_open(detector_t *d, rs_stream_part_t *part, rs_pg_t *pg,
+                        char *errstr, size_t errstr_size);
+void ad_rates_part_close(detector_t *d, rs_stream_part_t *part);
+/** @brief One ErrorAggregate of an error_topic partition. */
+void ad_rates_message(detector_t *d, rs_stream_part_t *part,
+                      const rd_kafka_message_t *msg, int replay);
+/** @brief The page-view side received input. */
+void ad_rates_touch_pv(detector_t *d, rs_stream_part_t *part);
+/** @brief Hands the page views of closed window \p start's "all" cells to
+ *  the pair of \p part. */
+void ad_rates_page_views(detector_t *d, rs_stream_part_t *part, int64_t start,
+                         rs_map_t *cells);
+/** @brief After either side closed windows: the error side hands them
+ *  over, then the pair judges what both sides are past. @returns 0 or -1
+ *  (fatal). */
+int  ad_rates_emit(detector_t *d, rs_stream_part_t *part);
+int  ad_rates_write(detector_t *d, rs_pg_t *pg, char *errstr,
+                    size_t errstr_size);
+void ad_rates_written(detector_t *d);
+
 /* judge.c */
+/** @brief Judges the error rates of window \p start: \p win maps
+ *  "tenant\0route" to rate_pend_t; routes without page views are no data.
+ *  @returns 0 or -1 (fatal). */
+int ad_judge_rates(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
+                   rs_map_t *win);
 /** @brief "tenant\0route\0type\0value\0metric" into buf; its length, or 0
  *  if it does not fit. */
 size_t   ad_series_key(char *buf, size_t size, const char *tenant,

@@ -203,6 +203,8 @@ static void fmt_num(const detector_t *d, const series_t *s, double v, char *buf,
                     size_t size) {
         if (!isfinite(v))
                 snprintf(buf, size, "n/a");
+        else if (s->metric == d->rate_metric)
+                snprintf(buf, size, "%.2f%%", 100 * v);
         else if (!strcmp(d->metric[s->metric], "cls"))
                 snprintf(buf, size, "%.3f", v);
         else
@@ -337,8 +339,9 @@ static int publish(detector_t *d, series_t *s, int kind, rs_detect_event_t ev,
                                         100 * v->degradation);
         if (isfinite(v->score))
                 rs_issue_draft_evidence(dr, "robust_score", "%.2f", v->score);
-        rs_issue_draft_evidence(dr, "p75_ci", "[%.6g, %.6g]", s->cur.ci_lo,
-                                s->cur.ci_hi);
+        rs_issue_draft_evidence(
+            dr, s->metric == d->rate_metric ? "rate_ci" : "p75_ci",
+            "[%.6g, %.6g]", s->cur.ci_lo, s->cur.ci_hi);
         rs_issue_draft_evidence(dr, "samples", "%.0f", s->cur.samples);
         if (b && b->valid) {
                 rs_issue_draft_evidence(dr, "baseline_windows", "%zu", b->n);
@@ -414,6 +417,8 @@ static int judge_series(detector_t *d, dpart_t *dp, series_t **jl, size_t i,
         rs_detect_baseline(&s->tc->dconf, d->pts, n, now,
                            rs_detect_state_end(&s->st[AD_REG], now), d->scratch,
                            &b);
+        if (s->metric == d->rate_metric)
+                rs_detect_rate_spread(&b, s->cur.samples);
         breg = b;
         rs_detect_regression(&s->tc->dconf, &b, &s->cur, &v);
         if (!s->st[AD_REG].open && parent_active)
@@ -432,6 +437,8 @@ static int judge_series(detector_t *d, dpart_t *dp, series_t **jl, size_t i,
                 rs_detect_baseline(&s->tc->dconf, d->pts, n, mid,
                                    rs_detect_state_end(&s->st[AD_SHIFT], first),
                                    d->scratch, &b);
+                if (s->metric == d->rate_metric)
+                        rs_detect_rate_spread(&b, s->cur.samples);
                 rs_detect_level_shift(&s->tc->dconf, &b, recent, k, &sh);
                 v       = sh.verdict;
                 v.ts_ms = now;
@@ -585,6 +592,83 @@ int ad_judge_window(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
                 }
         }
         /* Pass 2: judge, the route before its segments. */
+        for (i = 0; i < jn && rc == 0; i++)
+                rc = judge_series(d, dp, jl, i, jn, size);
+        free(c.refs);
+        free(jl);
+        return rc;
+}
+
+typedef struct rref_s {
+        const char        *key;
+        const rate_pend_t *p;
+} rref_t;
+
+typedef struct rcollect_s {
+        rref_t *refs;
+        size_t  cnt;
+} rcollect_t;
+
+static void rcollect_cb(const void *key, size_t len, void *value,
+                        void *opaque) {
+        rcollect_t *c = opaque;
+
+        (void)len;
+        c->refs[c->cnt].key = key;
+        c->refs[c->cnt].p   = value;
+        c->cnt++;
+}
+
+static int rref_cmp(const void *a, const void *b) {
+        const char *ka = ((const rref_t *)a)->key;
+        const char *kb = ((const rref_t *)b)->key;
+        int         r  = strcmp(ka, kb);
+
+        return r ? r : strcmp(ka + strlen(ka) + 1, kb + strlen(kb) + 1);
+}
+
+int ad_judge_rates(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
+                   rs_map_t *win) {
+        rcollect_t c  = {NULL, 0};
+        size_t     nc = rs_map_size(win), i, jn = 0;
+        series_t **jl = NULL;
+        int        rc = 0;
+
+        if (!nc || !dp)
+                return 0;
+        if (!(c.refs = calloc(nc, sizeof(*c.refs))) ||
+            !(jl = calloc(nc, sizeof(*jl))))
+                ad_oom();
+        rs_map_foreach(win, rcollect_cb, &c);
+        qsort(c.refs, c.cnt, sizeof(*c.refs), rref_cmp);
+        for (i = 0; i < c.cnt; i++) {
+                const char        *tenant = c.refs[i].key;
+                const char        *route  = tenant + strlen(tenant) + 1;
+                const rate_pend_t *p      = c.refs[i].p;
+                rs_detect_window_t w;
+                series_t          *s;
+                point_t            pt;
+                /* No page views: no rate (errors of a route the
+                 * aggregator has not seen count nowhere). */
+                if (!p->has_pv || !(p->page_views > 0))
+                        continue;
+                if (rs_detect_window_from_rate(
+                        (double)p->errors, p->weighted, p->page_views,
+                        d->def.dconf.ci_level, start, &w) != 0)
+                        continue;
+                if (!(s = series_get(d, dp, tenant, route, "all", "all",
+                                     d->rate_metric, 1))) {
+                        rs_counter_add(d->c_overflow, 1);
+                        continue;
+                }
+                s->cur     = w;
+                pt.ts      = start;
+                pt.p75     = w.value;
+                pt.samples = w.samples;
+                ring_push(d, s, &pt);
+                series_row(d, dp, s);
+                jl[jn++] = s;
+        }
         for (i = 0; i < jn && rc == 0; i++)
                 rc = judge_series(d, dp, jl, i, jn, size);
         free(c.refs);

@@ -309,12 +309,26 @@ int main(void) {
                                       "= 2600 AND evidence->>'rule' LIKE "
                                       "'lcp > 2600 for 5 windows: high'"),
                      1);
-        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM anomaly_series"),
+        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM anomaly_series "
+                                      "WHERE metric = 'lcp'"),
                      input);
         RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM anomaly_series "
                                       "WHERE route = '/tiny' AND samples < "
-                                      "50"),
+                                      "50 AND metric = 'lcp'"),
                      3 * WINDOWS);
+        /* No errors: every route's error rate is 0 in every window (its
+         * page views judged, nothing raised). */
+        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM anomaly_series "
+                                      "WHERE metric = 'error_rate' AND p75 = "
+                                      "0 AND segment_type = 'all'"),
+                     (long long)WINDOWS * R_CNT);
+        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM anomaly_series"),
+                     input + (long long)WINDOWS * R_CNT);
+        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM issues WHERE "
+                                      "metric = 'error_rate'"),
+                     0);
+        RS_CHECK_INT(
+            rs_it_pg_ll(dsn, "SELECT count(*) FROM anomaly_rate_inputs"), 0);
         /* Every version went to the topic. */
         n = rs_it_read_topic(brokers, "issues", &msgs, 60000);
         RS_CHECK_INT(n, rs_it_pg_ll(dsn, "SELECT count(*) FROM "

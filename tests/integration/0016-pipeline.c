@@ -201,6 +201,9 @@ int main(void) {
                                 sizeof(err)) ||
             rs_kafka_mock_topic(mock, "rum.aggregates", PARTITIONS, err,
                                 sizeof(err)) ||
+            /* The detector's error rates read it; no errors here. */
+            rs_kafka_mock_topic(mock, "error.aggregates", PARTITIONS, err,
+                                sizeof(err)) ||
             rs_kafka_mock_topic(mock, "issues", PARTITIONS, err, sizeof(err)) ||
             rs_kafka_mock_topic(mock, "alerts", PARTITIONS, err, sizeof(err)))
                 rs_it_die("%s", err);

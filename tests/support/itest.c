@@ -200,6 +200,16 @@ void rs_it_produce_aggregate(rs_kafka_producer_t *p, const char *topic,
                         agg->tenant_id);
 }
 
+void rs_it_produce_error_aggregate(rs_kafka_producer_t *p, const char *topic,
+                                   const rs_error_aggregate_t *agg) {
+        rs_avro_encoder_t *enc = encoder(RS_SCHEMA_ID_ERROR_AGGREGATE);
+
+        produce_encoded(
+            p, topic, enc,
+            rs_error_aggregate_write(rs_avro_encoder_value(enc), agg),
+            agg->tenant_id);
+}
+
 void rs_it_produce_raw(rs_kafka_producer_t *p, const char *topic,
                        const char *key, const void *buf, size_t len) {
         char err[512];
@@ -530,6 +540,8 @@ char *rs_it_anomaly_digest(const char *dsn) {
                                "segment_value, metric, window_start"},
             {"anomaly_state", "tenant_id, route, segment_type, "
                               "segment_value, metric, kind"},
+            {"anomaly_rate_inputs", "tenant_id, route, window_start, side"},
+            {"anomaly_rate_progress", "partition"},
             {"issues", "issue_id"},
             {"issue_versions", "issue_id, version"},
         };

@@ -54,6 +54,10 @@ void rs_it_produce_synthetic(rs_kafka_producer_t *p, const char *topic,
 void rs_it_produce_aggregate(rs_kafka_producer_t *p, const char *topic,
                              const rs_rum_aggregate_t *agg);
 
+/** @brief Produces one ErrorAggregate likewise. */
+void rs_it_produce_error_aggregate(rs_kafka_producer_t *p, const char *topic,
+                                   const rs_error_aggregate_t *agg);
+
 /** @brief Produces one Issue likewise. */
 void rs_it_produce_issue(rs_kafka_producer_t *p, const char *topic,
                          const rs_issue_t *is);
