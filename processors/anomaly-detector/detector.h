@@ -3,7 +3,8 @@
  * users' Web Vitals, as issues.
  *
  * Input: rum.aggregates, one RumAggregate per (tenant, route, segment,
- * window) with a sketch per metric. The stream's windows have the
+ * window) with a sketch per metric (and error.aggregates: error rates,
+ * below). The stream's windows have the
  * aggregator's size (window.size_ms, 60 s by default): an aggregate must
  * cover exactly one window ([start, start + size), start aligned), else it
  * is dead-lettered as "invalid"; a second aggregate of the same key in a
@@ -86,11 +87,23 @@
  * budgets are the tenant blocks of budget.rules. History, seasonality,
  * ci_level and shift_windows stay global (they size the rings).
  *
+ * Error rates (rates.c): with error_topic set (default
+ * error.aggregates), the error-tracker's ErrorAggregates are joined with
+ * the routes' all-traffic page views, partition by partition (the topics
+ * must have the same partition count; a mismatch stops the start), and
+ * every route with page views in a window gets a point on the series
+ * (tenant, route, all, all, error_rate) = weighted errors / page views,
+ * with the Poisson interval of the errors received; it is judged by the
+ * same three judges (budget rules may name error_rate, as a fraction or
+ * a percent), its baseline's spread never below the Poisson deviation of
+ * its level. The error-tracker's own error_rate issue is an absolute
+ * threshold; this one is against the route's own history.
+ *
  * Seasonality is off by default: a daily profile of 60 s windows needs
  * 3 days = 4320 windows per series. Turn it on with detect.seasonal and
  * history.season_windows, minding limits.max_series. Not done: a freeze
  * that lasts forever (an accepted regression stays open until the series
- * comes back), and error.aggregates (error rates) are not judged here.
+ * comes back).
  */
 #ifndef RS_ANOMALY_DETECTOR_H
 #define RS_ANOMALY_DETECTOR_H

@@ -39,7 +39,9 @@ int main(int argc, char **argv) {
             .summary       = "Judges every window of rum.aggregates per series "
                              "(tenant, route, segment, metric):\n"
                              "regressions, level shifts and budget breaches, "
-                             "into issues and PostgreSQL.",
+                             "into issues and PostgreSQL;\nwith "
+                             "error.aggregates, each route's error rate "
+                             "likewise.",
             .conf_table    = detector_conf_table,
             .conf_size     = sizeof(detector_conf_t),
             .stream_offset = offsetof(detector_conf_t, stream),
