@@ -120,6 +120,8 @@ int rs_processor_main(const rs_processor_def_t *def, int argc, char **argv) {
                 goto config_error;
         }
         rs_log_init(def->name, level);
+        if (def->check && def->check(conf, errstr, sizeof(errstr)) == -1)
+                goto config_error;
         if (check) {
                 printf("configuration ok%s%s\n", path ? ": " : "",
                        path ? path : "");

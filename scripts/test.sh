@@ -21,6 +21,21 @@ build/error-tracker -c config/error-tracker.conf --check-config
 build/synthetic-correlator -c config/synthetic-correlator.conf --check-config
 build/anomaly-detector -c config/anomaly-detector.conf --check-config
 build/alert-router -c config/alert-router.conf --check-config
+# A processor's own checks (rules, lists) run with --check-config too:
+# a bad value is status 2, with the setting named.
+for bad in "anomaly-detector|budget.rules=lcp > 2%: high|only error_rate takes a percent" \
+	"alert-router|group_by=nope|group_by: 'nope'"; do
+	IFS='|' read -r proc setting want <<<"$bad"
+	set +e
+	out=$(build/"$proc" -c config/"$proc".conf --check-config --set "$setting" 2>&1)
+	rc=$?
+	set -e
+	if [ "$rc" -ne 2 ] || ! grep -qF "$want" <<<"$out"; then
+		echo "$proc --check-config --set '$setting': status $rc, expected 2 and '$want':" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+done
 
 echo "== docker-compose.yml"
 docker-compose -f docker-compose.yml config -q

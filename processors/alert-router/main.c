@@ -7,6 +7,11 @@
 
 #include "router.h"
 
+/* Bad routes, channels or group_by: status 2, with --check-config too. */
+static int check(const void *conf, char *errstr, size_t errstr_size) {
+        return router_conf_check(conf, errstr, errstr_size);
+}
+
 static void *create(const void *conf, char *errstr, size_t errstr_size) {
         return router_new(conf, errstr, errstr_size);
 }
@@ -32,6 +37,7 @@ int main(int argc, char **argv) {
             .conf_table    = router_conf_table,
             .conf_size     = sizeof(router_conf_t),
             .stream_offset = offsetof(router_conf_t, stream),
+            .check         = check,
             .create        = create,
             .run           = run,
             .stop          = stop,

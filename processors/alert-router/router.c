@@ -1158,17 +1158,12 @@ static int setup_channels(router_t *r, char *errstr, size_t errstr_size) {
         return 0;
 }
 
-router_t *router_new(const router_conf_t *conf, char *errstr,
-                     size_t errstr_size) {
-        router_t      *r = calloc(1, sizeof(*r));
-        rs_alerting_t *probe;
-        rs_metrics_t  *m;
+/* What the configuration table cannot check: group_by, the routes (a
+ * probe engine parses them) and the channels. No connection. */
+static int setup(router_t *r, char *errstr, size_t errstr_size) {
+        const router_conf_t *conf = r->conf;
+        rs_alerting_t       *probe;
 
-        if (!r) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return NULL;
-        }
-        r->conf        = conf;
         r->staged_tail = &r->staged;
         rs_alerting_conf_defaults(&r->aconf);
         r->aconf.routes = conf->routes;
@@ -1177,7 +1172,7 @@ router_t *router_new(const router_conf_t *conf, char *errstr,
                          "group_by: '%s' is not tenant+route, tenant or "
                          "tenant+kind",
                          conf->group_by);
-                goto fail;
+                return -1;
         }
         r->aconf.group_wait_ms        = conf->group_wait_ms;
         r->aconf.group_interval_ms    = conf->group_interval_ms;
@@ -1190,9 +1185,37 @@ router_t *router_new(const router_conf_t *conf, char *errstr,
         r->horizon = max64(conf->group_wait_ms, conf->group_interval_ms) +
                      conf->cooldown_ms;
         if (!(probe = rs_alerting_new(&r->aconf, errstr, errstr_size)))
-                goto fail;
+                return -1;
         rs_alerting_destroy(probe);
-        if (setup_channels(r, errstr, errstr_size) == -1)
+        return setup_channels(r, errstr, errstr_size);
+}
+
+int router_conf_check(const router_conf_t *conf, char *errstr,
+                      size_t errstr_size) {
+        router_t *r = calloc(1, sizeof(*r));
+        int       rc;
+
+        if (!r) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        r->conf = conf;
+        rc      = setup(r, errstr, errstr_size);
+        router_destroy(r);
+        return rc;
+}
+
+router_t *router_new(const router_conf_t *conf, char *errstr,
+                     size_t errstr_size) {
+        router_t     *r = calloc(1, sizeof(*r));
+        rs_metrics_t *m;
+
+        if (!r) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        r->conf = conf;
+        if (setup(r, errstr, errstr_size) == -1)
                 goto fail;
         if (rs_event_check_schemas(errstr, errstr_size) == -1 ||
             !(r->reg = rs_avro_registry_new(errstr, errstr_size)) ||

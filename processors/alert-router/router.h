@@ -108,6 +108,11 @@ extern const rs_conf_item_t router_conf_table[];
 
 typedef struct router_s router_t;
 
+/** @brief Checks what the table cannot: group_by, routes and channels
+ *  (webhook URLs), without connecting. @returns 0, or -1 with errstr. */
+int router_conf_check(const router_conf_t *conf, char *errstr,
+                      size_t errstr_size);
+
 /** @brief Builds the router and its stream. @returns NULL with errstr.
  *  Caller frees with router_destroy(). \p conf must outlive it. */
 router_t *router_new(const router_conf_t *conf, char *errstr,

@@ -12,12 +12,12 @@
 
 /* A setting the table cannot check (a bad tenant_overrides entry, an
  * unknown metric, a budget rule) is bad configuration as well: status 2,
- * as for the table's own checks, before anything connects. */
+ * with --check-config too, before anything connects. */
+static int check(const void *conf, char *errstr, size_t errstr_size) {
+        return detector_conf_check(conf, errstr, errstr_size);
+}
+
 static void *create(const void *conf, char *errstr, size_t errstr_size) {
-        if (detector_conf_check(conf, errstr, errstr_size) == -1) {
-                fprintf(stderr, "anomaly-detector: %s\n", errstr);
-                exit(2);
-        }
         return detector_new(conf, errstr, errstr_size);
 }
 
@@ -45,6 +45,7 @@ int main(int argc, char **argv) {
             .conf_table    = detector_conf_table,
             .conf_size     = sizeof(detector_conf_t),
             .stream_offset = offsetof(detector_conf_t, stream),
+            .check         = check,
             .create        = create,
             .run           = run,
             .stop          = stop,

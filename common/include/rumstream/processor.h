@@ -5,7 +5,8 @@
  *
  * Loads the processor's configuration table (defaults, file, environment,
  * then --set in order), sets up JSON logging at the configured level,
- * installs SIGTERM/SIGINT handlers that ask the processor to stop, runs it
+ * runs the processor's own configuration checks (def->check), installs
+ * SIGTERM/SIGINT handlers that ask the processor to stop, runs it
  * and maps the outcome to the exit status: 0 clean stop, 1 failure, 2 bad
  * command line or configuration.
  */
@@ -24,6 +25,10 @@ typedef struct rs_processor_def_s {
         size_t                conf_size; /**< sizeof the configuration */
         /** offsetof the rs_stream_conf_t member named `stream`. */
         size_t stream_offset;
+        /** Optional: what the table cannot check (rules, lists, URLs),
+         *  without connecting to anything; run by --check-config and
+         *  before create. @returns 0, or -1 with errstr (status 2). */
+        int (*check)(const void *conf, char *errstr, size_t errstr_size);
         /** Builds the processor from the loaded configuration (which
          *  outlives it). @returns NULL with errstr set. */
         void *(*create)(const void *conf, char *errstr, size_t errstr_size);
