@@ -158,13 +158,13 @@ int main(void) {
         rs_kafka_mock_t     *mock;
         rs_kafka_producer_t *prod;
         rs_it_msg_t         *msgs;
-        char                 err[512], *ref, *replay, *crash;
-        const char          *brokers, *dsn, *dsn2, *dsn3, *slow[16];
+        char                 err[512], *ref;
+        const char          *brokers, *dsn, *dsn2, *dsn3;
         static const double  kill_at[] = {0.15, 0.4, 0.65, 0.9};
-        long long            thresholds[4], input = 0;
+        long long            input     = 0;
+        rs_it_faults_t       faults;
         long                 n, i, late = 0, undecodable = 0;
-        size_t               k;
-        int                  w, r, status, kills;
+        int                  w, r, status;
 
         rs_it_clean_logs("0017");
         if (!(pg = rs_test_pg_start(err, sizeof(err))))
@@ -312,41 +312,23 @@ int main(void) {
         ref = rs_it_anomaly_digest(dsn);
         printf("reference:\n%s", ref);
 
-        /* A replay from scratch: another group, another database. */
-        status = rs_it_wait_exit(
-            rs_it_start_processor("anomaly-detector", brokers, dsn2, "replay",
-                                  1, settings, "0017-replay.log"),
-            120 * 1000);
-        RS_CHECK_INT(status, 0);
-        replay = rs_it_anomaly_digest(dsn2);
-        RS_CHECK_STR(replay, ref);
-
-        /* Killed mid-run and restarted. */
-        for (k = 0; settings[k]; k++)
-                slow[k] = settings[k];
-        slow[k++] = "max_events_per_sec=300";
-        slow[k++] = "commit_interval_ms=100";
-        slow[k]   = NULL;
-        for (k = 0; k < sizeof(kill_at) / sizeof(*kill_at); k++)
-                thresholds[k] = (long long)(kill_at[k] * (double)input) + 1;
-        kills =
-            rs_it_kill_at_progress("anomaly-detector", brokers, dsn3, "crash",
-                                   slow, "0017-crash.log", thresholds, k);
-        status = rs_it_wait_exit(
-            rs_it_start_processor("anomaly-detector", brokers, dsn3, "crash", 1,
-                                  settings, "0017-crash.log"),
-            120 * 1000);
-        RS_CHECK_INT(status, 0);
-        RS_CHECK_MSG(kills >= 3, "only %d kills landed before the end", kills);
-        crash = rs_it_anomaly_digest(dsn3);
-        printf("after %d kills:\n%s", kills, crash);
-        RS_CHECK_STR(crash, ref);
-        RS_CHECK_MSG(rs_it_log_replayed("0017-crash.log"),
+        /* A replay from scratch (another group, another database), and a
+         * run killed mid-way and restarted: the same tables. */
+        rs_it_fault_runs("anomaly-detector", brokers, dsn2, dsn3, settings,
+                         "0017", input, kill_at,
+                         sizeof(kill_at) / sizeof(*kill_at), 300,
+                         rs_it_anomaly_digest, &faults);
+        RS_CHECK_INT(faults.replay_status, 0);
+        RS_CHECK_STR(faults.replay, ref);
+        RS_CHECK_INT(faults.crash_status, 0);
+        RS_CHECK_MSG(faults.kills >= 3, "only %d kills landed before the end",
+                     faults.kills);
+        printf("after %d kills:\n%s", faults.kills, faults.crash);
+        RS_CHECK_STR(faults.crash, ref);
+        RS_CHECK_MSG(faults.resumed,
                      "no restart resumed below its commit offset");
-
+        rs_it_faults_free(&faults);
         free(ref);
-        free(replay);
-        free(crash);
         rs_kafka_producer_destroy(prod);
         rs_kafka_mock_destroy(mock);
         rs_test_pg_stop(pg);

@@ -773,3 +773,54 @@ void rs_it_webhook_start(rs_it_webhook_t *srv, long refuse_first) {
                 rs_it_die("webhook server thread");
         pthread_detach(t);
 }
+
+void rs_it_fault_runs(const char *proc, const char *brokers,
+                      const char *dsn_replay, const char *dsn_crash,
+                      const char *const *settings, const char *prefix,
+                      long long input, const double *kill_at, size_t nkill,
+                      int events_per_sec, char *(*digest)(const char *dsn),
+                      rs_it_faults_t *out) {
+        const char *slow[64];
+        long long   thresholds[16];
+        char        log[256], eps[64];
+        size_t      k;
+
+        memset(out, 0, sizeof(*out));
+        if (nkill > sizeof(thresholds) / sizeof(*thresholds))
+                rs_it_die("at most %zu kills",
+                          sizeof(thresholds) / sizeof(*thresholds));
+        snprintf(log, sizeof(log), "%s-replay.log", prefix);
+        out->replay_status =
+            rs_it_wait_exit(rs_it_start_processor(proc, brokers, dsn_replay,
+                                                  "replay", 1, settings, log),
+                            120 * 1000);
+        out->replay = digest(dsn_replay);
+
+        for (k = 0; settings[k]; k++) {
+                if (k + 3 >= sizeof(slow) / sizeof(*slow))
+                        rs_it_die("too many settings");
+                slow[k] = settings[k];
+        }
+        snprintf(eps, sizeof(eps), "max_events_per_sec=%d", events_per_sec);
+        slow[k++] = eps;
+        slow[k++] = "commit_interval_ms=100";
+        slow[k]   = NULL;
+        for (k = 0; k < nkill; k++)
+                thresholds[k] = (long long)(kill_at[k] * (double)input) + 1;
+        snprintf(log, sizeof(log), "%s-crash.log", prefix);
+        out->kills = rs_it_kill_at_progress(proc, brokers, dsn_crash, "crash",
+                                            slow, log, thresholds, nkill);
+        out->crash_status =
+            rs_it_wait_exit(rs_it_start_processor(proc, brokers, dsn_crash,
+                                                  "crash", 1, settings, log),
+                            120 * 1000);
+        out->crash   = digest(dsn_crash);
+        out->resumed = rs_it_log_replayed(log);
+}
+
+void rs_it_faults_free(rs_it_faults_t *f) {
+        free(f->replay);
+        free(f->crash);
+        f->replay = NULL;
+        f->crash  = NULL;
+}

@@ -211,6 +211,36 @@ int rs_it_kill_at_progress(const char *name, const char *brokers,
                            const char *const *extra, const char *log_path,
                            const long long *thresholds, size_t cnt);
 
+/** What a processor's fault runs left behind (rs_it_fault_runs()). */
+typedef struct rs_it_faults_s {
+        char *replay;  /**< digest after a replay from scratch (malloc'd) */
+        char *crash;   /**< digest after the kills and a last run */
+        int   kills;   /**< kills that landed mid-run */
+        int   resumed; /**< a restart resumed below its commit offset */
+        int   replay_status, crash_status; /**< exit statuses, 0 = clean */
+} rs_it_faults_t;
+
+/**
+ * @brief The two fault runs every processor test makes after its
+ *        reference run, with \p settings (NULL-terminated):
+ *        - a replay from scratch: consumer group "replay" into
+ *          \p dsn_replay, to the end of input;
+ *        - crashes: group "crash" into \p dsn_crash, throttled to
+ *          \p events_per_sec and committing every 100 ms, killed with
+ *          SIGKILL when the stored progress passes each fraction of
+ *          \p input in \p kill_at (\p nkill of them), then run to the end.
+ *        Logs go to "<prefix>-replay.log" and "<prefix>-crash.log"; \p digest
+ *        digests each database. The caller compares with its reference
+ *        and frees the digests (rs_it_faults_free()).
+ */
+void rs_it_fault_runs(const char *proc, const char *brokers,
+                      const char *dsn_replay, const char *dsn_crash,
+                      const char *const *settings, const char *prefix,
+                      long long input, const double *kill_at, size_t nkill,
+                      int events_per_sec, char *(*digest)(const char *dsn),
+                      rs_it_faults_t *out);
+void rs_it_faults_free(rs_it_faults_t *f);
+
 /** @brief 1 if some assignment logged in \p log_path resumed below its
  *         stored commit offset, i.e. replayed what it had seen. */
 int rs_it_log_replayed(const char *log_path);
