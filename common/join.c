@@ -233,7 +233,7 @@ int rs_join_evaluate(rs_join_pair_t *p, const rs_join_conf_t *c,
         }
         if (judged)
                 compact(p);
-        return rc;
+        return rc == 0 ? (int)judged : rc;
 }
 
 int rs_join_check_topics(rs_stream_t *s, const char *a, const char *b,

@@ -299,7 +299,7 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
         dpart_t    *dp = part->state;
         int64_t     start;
         void       *data;
-        int         n = 0;
+        int         n = 0, r;
 
         if (ad_rates_is_err_part(d, part))
                 return ad_rates_emit(d, part);
@@ -317,7 +317,8 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
                 rs_counter_add(d->c_windows, 1);
         }
         ad_prune(d, dp, rs_window_closed_until(part->win));
-        return ad_rates_emit(d, part) == -1 ? -1 : n;
+        r = ad_rates_emit(d, part);
+        return r == -1 ? -1 : n + r;
 }
 
 static int on_write(void *opaque, rs_pg_t *pg, char *errstr,

@@ -153,8 +153,8 @@ void ad_rates_touch_pv(detector_t *d, rs_stream_part_t *part);
 void ad_rates_page_views(detector_t *d, rs_stream_part_t *part, int64_t start,
                          rs_map_t *cells);
 /** @brief After either side closed windows: the error side hands them
- *  over, then the pair judges what both sides are past. @returns 0 or -1
- *  (fatal). */
+ *  over, then the pair judges what both sides are past. @returns the
+ *  windows handed over and judged (rows to write), or -1 (fatal). */
 int  ad_rates_emit(detector_t *d, rs_stream_part_t *part);
 int  ad_rates_write(detector_t *d, rs_pg_t *pg, char *errstr,
                     size_t errstr_size);

@@ -511,6 +511,7 @@ int ad_rates_emit(detector_t *d, rs_stream_part_t *part) {
         rs_join_pair_t            *p;
         int64_t                    start;
         void                      *data;
+        int                        n = 0, judged;
 
         if (d->rate_metric < 0 || !(p = rs_join_get(&d->join, part->partition)))
                 return 0;
@@ -518,6 +519,7 @@ int ad_rates_emit(detector_t *d, rs_stream_part_t *part) {
                 while (rs_window_pop_closed(part->win, &start, &data)) {
                         err_ctx_t x = {d, p, start, ""};
                         rs_map_t *sums;
+                        n++;
                         if (!data)
                                 continue;
                         if (!(sums = rs_map_new()))
@@ -534,8 +536,11 @@ int ad_rates_emit(detector_t *d, rs_stream_part_t *part) {
         }
         /* Judging needs the series, which come with the page-view side. */
         if (p->partition >= d->part_cap || !d->parts[p->partition])
-                return 0;
-        return rs_join_evaluate(p, &d->jconf, &ops, d);
+                return n;
+        /* Windows judged on a silent side's account are rows to write as
+         * well: the checkpoint must not take them for nothing. */
+        judged = rs_join_evaluate(p, &d->jconf, &ops, d);
+        return judged == -1 ? -1 : n + judged;
 }
 
 /*

@@ -703,7 +703,7 @@ int rates_emit(tracker_t *t, rs_stream_part_t *part) {
         pair_t *pair;
         int64_t start;
         void   *data;
-        int     n = 0;
+        int     n = 0, judged;
 
         if (!t->dec_pv)
                 return 0;
@@ -727,7 +727,10 @@ int rates_emit(tracker_t *t, rs_stream_part_t *part) {
                         return 0;
                 rs_join_closed(&pair->j, SIDE_ERRORS);
         }
-        return evaluate(t, pair) == -1 ? -1 : n;
+        /* Windows judged on a silent side's account are rows to write as
+         * well: the checkpoint must not take them for nothing. */
+        judged = evaluate(t, pair);
+        return judged == -1 ? -1 : n + judged;
 }
 
 /*

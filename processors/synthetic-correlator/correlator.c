@@ -726,7 +726,7 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
         int           field = is_field_part(c, part);
         int64_t       start;
         void         *data;
-        int           n = 0;
+        int           n = 0, judged;
 
         while (rs_window_pop_closed(part->win, &start, &data)) {
                 bucket_t  *b = data;
@@ -748,7 +748,8 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
                 cor_bucket_free(b);
         }
         rs_join_closed(&pair->j, field ? COR_FIELD : COR_RUNS);
-        return cor_evaluate(c, pair) == -1 ? -1 : n;
+        judged = cor_evaluate(c, pair); /* windows judged: rows too */
+        return judged == -1 ? -1 : n + judged;
 }
 
 /*

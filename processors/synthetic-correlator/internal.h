@@ -187,7 +187,8 @@ void    cor_pair_free(pair_t *pair);
  *  history to rebuild and the closed halves not judged yet. */
 int cor_pair_load(correlator_t *c, pair_t *pair, rs_pg_t *pg, char *errstr,
                   size_t errstr_size);
-/** @brief Judges every bucket both sides are past. @returns 0 or -1. */
+/** @brief Judges every bucket both sides are past. @returns the buckets
+ *  judged, or -1. */
 int cor_evaluate(correlator_t *c, pair_t *pair);
 /** @brief Appends the state rows (baselines, failures, progress). */
 void cor_state_rows(correlator_t *c);

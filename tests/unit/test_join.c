@@ -92,7 +92,7 @@ static void test_both_sides(void) {
         side_advance(&b, t0 + W);
         rs_join_closed(&p, 0);
         rs_join_closed(&p, 1);
-        RS_CHECK_INT(rs_join_evaluate(&p, &c, &ops, &j), 0);
+        RS_CHECK_INT(rs_join_evaluate(&p, &c, &ops, &j), 1);
         RS_CHECK_INT(j.cnt, 1);
         RS_CHECK(j.starts[0] == t0 && j.with_pending[0]);
         RS_CHECK(p.evaluated_until == t0 + W);
@@ -104,7 +104,7 @@ static void test_both_sides(void) {
         rs_join_closed(&p, 1);
         side_advance(&a, t0 + 5 * W);
         rs_join_closed(&p, 0);
-        RS_CHECK_INT(rs_join_evaluate(&p, &c, &ops, &j), 0);
+        RS_CHECK_INT(rs_join_evaluate(&p, &c, &ops, &j), 1);
         RS_CHECK_INT(j.cnt, 2);
         RS_CHECK(j.starts[1] == t0 + 2 * W && j.with_pending[1]);
         RS_CHECK(p.evaluated_until == t0 + 4 * W);
@@ -115,7 +115,7 @@ static void test_both_sides(void) {
         side_advance(&a, t0 + 7 * W);
         rs_join_closed(&p, 0);
         rs_join_closed(&p, 1);
-        RS_CHECK_INT(rs_join_evaluate(&p, &c, &ops, &j), 0);
+        RS_CHECK_INT(rs_join_evaluate(&p, &c, &ops, &j), 3);
         RS_CHECK_INT(j.cnt, 5);
         RS_CHECK(j.starts[2] == t0 + 4 * W && !j.with_pending[2]);
         RS_CHECK(j.starts[3] == t0 + 5 * W && j.with_pending[3]);
@@ -152,7 +152,7 @@ static void test_side_not_holding(void) {
         pend(&p, t0 + W);
         side_advance(&a, t0 + 2 * W);
         rs_join_closed(&p, 0);
-        RS_CHECK_INT(rs_join_evaluate(&p, &c, &ops, &j), 0);
+        RS_CHECK_INT(rs_join_evaluate(&p, &c, &ops, &j), 2);
         RS_CHECK_INT(j.cnt, 2);
         RS_CHECK(p.evaluated_until == t0 + 2 * W);
 
@@ -175,7 +175,7 @@ static void test_side_not_holding(void) {
                         ;
         }
         b.eof = 1;
-        RS_CHECK_INT(rs_join_evaluate(&p, &c, &ops, &j), 0);
+        RS_CHECK_INT(rs_join_evaluate(&p, &c, &ops, &j), 1);
         RS_CHECK_INT(j.cnt, 3);
         RS_CHECK(j.starts[2] == t0 + 3 * W);
         RS_CHECK(p.evaluated_until == t0 + 5 * W);

@@ -106,8 +106,9 @@ size_t rs_join_pending_starts(rs_join_pair_t *p, int64_t **out);
  * @brief Judges every window both sides are past (see the top), in order,
  *        through ops->judge; evaluated_until follows each window judged
  *        and then moves to the bound. Forgets judged windows.
- * @returns 0, or -1 if a judgement failed (or c->window_ms is not
- *          positive).
+ * @returns the number of windows judged (rows the caller may have to
+ *          write even with no input moved), or -1 if a judgement failed
+ *          (or c->window_ms is not positive).
  */
 int rs_join_evaluate(rs_join_pair_t *p, const rs_join_conf_t *c,
                      const rs_join_ops_t *ops, void *opaque);
