@@ -22,7 +22,10 @@
  * of (tenant, route, segment) aggregates it held open.
  *
  *   rs-bench [--events N] [--partitions N] [--tenants N] [--event-rate R]
- *            [--tenant-skew S] [--window-ms MS]
+ *            [--tenant-skew S] [--window-ms MS] [--agg-set NAME=VALUE]...
+ *
+ * --agg-set passes a setting to the aggregator (e.g. a librdkafka producer
+ * property, kafka_producer.linger.ms=100), for trying settings out.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -279,7 +282,8 @@ int main(int argc, char **argv) {
         const char *brokers;
         double      bytes = 0;
         long        i, peak;
-        int         k;
+        const char *agg_set[16];
+        int         k, nset = 0;
 
         if (argc == 4 && !strcmp(argv[1], "--bare-loop"))
                 return bare_loop(argv[2], argv[3]);
@@ -296,6 +300,8 @@ int main(int argc, char **argv) {
                         tenant_skew = atof(argv[k + 1]);
                 else if (!strcmp(argv[k], "--event-rate"))
                         event_rate = atof(argv[k + 1]);
+                else if (!strcmp(argv[k], "--agg-set") && nset < 16)
+                        agg_set[nset++] = argv[k + 1];
                 else
                         break;
         }
@@ -303,7 +309,8 @@ int main(int argc, char **argv) {
             event_rate <= 0 || window_ms < 1000) {
                 fprintf(stderr, "usage: rs-bench [--events N] [--partitions "
                                 "N] [--tenants N] [--event-rate R] "
-                                "[--tenant-skew S] [--window-ms MS]\n");
+                                "[--tenant-skew S] [--window-ms MS] "
+                                "[--agg-set NAME=VALUE]...\n");
                 return 2;
         }
         if (!mkdtemp(logdir))
@@ -364,21 +371,21 @@ int main(int argc, char **argv) {
                     measure(av, bare_log, bare_progress, bare_log, events / 3);
         }
         {
-                const char *av[] = {rs_it_bin("rum-aggregator"),
-                                    "--until-eof",
-                                    "--set",
-                                    NULL,
-                                    "--set",
-                                    NULL,
-                                    "--set",
-                                    "window.idle_close_ms=0",
-                                    "--set",
-                                    "group_id=bench",
-                                    "--set",
-                                    "metrics_port=0",
-                                    "--set",
-                                    NULL,
-                                    NULL};
+                const char *av[15 + 2 * 16] = {rs_it_bin("rum-aggregator"),
+                                               "--until-eof",
+                                               "--set",
+                                               NULL,
+                                               "--set",
+                                               NULL,
+                                               "--set",
+                                               "window.idle_close_ms=0",
+                                               "--set",
+                                               "group_id=bench",
+                                               "--set",
+                                               "metrics_port=0",
+                                               "--set",
+                                               NULL,
+                                               NULL};
                 char        b[512], d[512], wnd[64];
                 snprintf(b, sizeof(b), "kafka_brokers=%s", brokers);
                 snprintf(d, sizeof(d), "pg_dsn=%s", rs_test_pg_dsn(pg));
@@ -386,6 +393,10 @@ int main(int argc, char **argv) {
                 av[3]  = b;
                 av[5]  = d;
                 av[13] = wnd;
+                for (k = 0; k < nset; k++) {
+                        av[14 + 2 * k] = "--set";
+                        av[15 + 2 * k] = agg_set[k];
+                }
                 fprintf(stderr, "rum-aggregator...\n");
                 agg = measure(av, agg_log, agg_progress, agg_log, events / 3);
         }
