@@ -23,6 +23,14 @@
  * handed over and not judged is loaded back, so a restart judges every
  * window once, on the same numbers. Judged rows are deleted with the
  * progress that passes them.
+ *
+ * Rates are judged only while both sides of a pair are assigned here:
+ * without error_topic's partition (a topic not created, say) an absence of
+ * errors is no rate of 0. A side that is silent for error_rate.max_wait_ms
+ * does not hold the other back (common/join): the error-tracker emits
+ * nothing for a tenant without errors, so silence is how a clean partition
+ * looks, and it is also how a stopped error-tracker looks: windows judged
+ * while it was down for longer than that count as without errors.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -436,8 +444,11 @@ void ad_rates_page_views(detector_t *d, rs_stream_part_t *part, int64_t start,
                          rs_map_t *cells) {
         pv_ctx_t x;
 
+        /* Without the error side there is no rate to judge: nothing is
+         * kept for it (see ad_rates_emit()). */
         if (d->rate_metric < 0 || !cells ||
-            !(x.p = rs_join_get(&d->join, part->partition)))
+            !(x.p = rs_join_get(&d->join, part->partition)) ||
+            !x.p->side[SIDE_ERR])
                 return;
         x.d     = d;
         x.start = start;
@@ -534,8 +545,12 @@ int ad_rates_emit(detector_t *d, rs_stream_part_t *part) {
         } else {
                 rs_join_closed(p, SIDE_PV);
         }
-        /* Judging needs the series, which come with the page-view side. */
-        if (p->partition >= d->part_cap || !d->parts[p->partition])
+        /* Judging needs both sides: the series come with the page-view
+         * side, and without the error side (error_topic not assigned here,
+         * e.g. not created) an absence of errors would be taken for a rate
+         * of 0. rs_join lets an unassigned side pass; here it does not. */
+        if (!p->side[SIDE_PV] || !p->side[SIDE_ERR] ||
+            p->partition >= d->part_cap || !d->parts[p->partition])
                 return n;
         /* Windows judged on a silent side's account are rows to write as
          * well: the checkpoint must not take them for nothing. */
