@@ -383,6 +383,10 @@ static const char *registry_json(const rs_avro_registry_t *reg, int32_t id) {
         return e ? e->json : NULL;
 }
 
+const char *rs_avro_registry_json(const rs_avro_registry_t *reg, int32_t id) {
+        return reg ? registry_json(reg, id) : NULL;
+}
+
 
 /*
  * A small JSON reader, only to find field defaults in a reader schema's
@@ -1435,6 +1439,10 @@ static int utf8_ok(const unsigned char *s, size_t len) {
                 i += n + 1;
         }
         return 1;
+}
+
+int rs_avro_utf8_valid(const void *s, size_t len) {
+        return utf8_ok(s, len);
 }
 
 /* Reads a string or bytes length and checks the bytes are there. */

@@ -21,6 +21,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rumstream/avro.h"
@@ -1658,4 +1659,228 @@ const char *rs_event_check_time_rate(int64_t ts_ms, int64_t msg_ts,
                 return "invalid_sample_rate";
         }
         return NULL;
+}
+
+/*
+ * RumEvent, read straight from the bytes of the built-in writer schema.
+ */
+struct rs_rum_event_decoder_s {
+        rs_avro_decoder_t *generic;
+        int                direct; /* id RS_SCHEMA_ID_RUM_EVENT is ours */
+        char              *arena;  /* the strings of one event, NUL-ended */
+        size_t             arena_size;
+        uint64_t           n_direct, n_generic;
+};
+
+/* A cursor over one message body; any problem makes the direct reader
+ * give up (ok = 0) and the generic path decide. */
+struct dr {
+        const unsigned char *p, *end;
+        char                *out; /* next free byte of the arena */
+        int                  ok;
+};
+
+static int64_t dr_long(struct dr *r) {
+        uint64_t v     = 0;
+        unsigned shift = 0;
+
+        for (;;) {
+                unsigned b;
+
+                if (r->p >= r->end || (shift == 63 && *r->p > 1)) {
+                        r->ok = 0;
+                        return 0;
+                }
+                b = *r->p++;
+                v |= (uint64_t)(b & 0x7f) << shift;
+                if (!(b & 0x80))
+                        break;
+                shift += 7;
+        }
+        return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+static double dr_double(struct dr *r) {
+        uint64_t u = 0;
+        double   d;
+        int      i;
+
+        if (r->end - r->p < 8) {
+                r->ok = 0;
+                return NAN;
+        }
+        for (i = 7; i >= 0; i--)
+                u = (u << 8) | r->p[i];
+        r->p += 8;
+        memcpy(&d, &u, sizeof(d));
+        return d;
+}
+
+static const char *dr_str(struct dr *r) {
+        int64_t len = dr_long(r);
+        char   *s;
+
+        if (!r->ok || len < 0 || (uint64_t)len > (uint64_t)(r->end - r->p) ||
+            !rs_avro_utf8_valid(r->p, (size_t)len)) {
+                r->ok = 0;
+                return NULL;
+        }
+        s = r->out;
+        memcpy(s, r->p, (size_t)len);
+        s[len] = '\0';
+        r->out += len + 1;
+        r->p += len;
+        return s;
+}
+
+/* The branch of a ["null", T] union: 0 null, 1 a value. */
+static int dr_present(struct dr *r) {
+        int64_t b = dr_long(r);
+
+        if (b != 0 && b != 1)
+                r->ok = 0;
+        return r->ok && b == 1;
+}
+
+static int dr_custom(struct dr *r, rs_rum_event_t *ev) {
+        int64_t cnt, size, i;
+        size_t  k;
+
+        for (;;) {
+                cnt = dr_long(r);
+                if (!r->ok)
+                        return -1;
+                if (cnt == 0)
+                        return 0;
+                if (cnt < 0) {
+                        if (cnt == INT64_MIN)
+                                return -1;
+                        cnt  = -cnt;
+                        size = dr_long(r);
+                        (void)size;
+                }
+                /* Beyond the cap the generic reader counts the distinct
+                 * names dropped; it decides. */
+                if (cnt >
+                    (int64_t)(RS_EVENT_MAX_CUSTOM_TIMINGS - ev->custom_cnt))
+                        return -1;
+                for (i = 0; i < cnt; i++) {
+                        rs_custom_timing_t *ct = &ev->custom[ev->custom_cnt];
+                        ct->name               = dr_str(r);
+                        ct->value              = dr_double(r);
+                        if (!r->ok)
+                                return -1;
+                        /* A repeated name is one entry of the map there. */
+                        for (k = 0; k < ev->custom_cnt; k++)
+                                if (!strcmp(ev->custom[k].name, ct->name))
+                                        return -1;
+                        ev->custom_cnt++;
+                }
+        }
+}
+
+static int read_direct(rs_rum_event_decoder_t *d, const unsigned char *p,
+                       const unsigned char *end, rs_rum_event_t *ev) {
+        struct dr r = {p, end, d->arena, 1};
+        size_t    i;
+
+        for (i = 0; i < RS_METRIC_CNT; i++)
+                ev->metrics[i] = NAN;
+        ev->custom_cnt      = 0;
+        ev->custom_dropped  = 0;
+        ev->event_id        = dr_str(&r);
+        ev->tenant_id       = dr_str(&r);
+        ev->session_id      = dr_str(&r);
+        ev->user_id         = dr_present(&r) ? dr_str(&r) : NULL;
+        ev->timestamp_ms    = dr_long(&r);
+        ev->url             = dr_str(&r);
+        ev->navigation_type = dr_str(&r);
+        ev->device_type     = dr_str(&r);
+        ev->country         = dr_str(&r);
+        ev->connection_type = dr_str(&r);
+        ev->browser         = dr_str(&r);
+        if (r.p >= r.end || *r.p > 1)
+                return -1;
+        ev->consent     = *r.p++;
+        ev->sample_rate = dr_double(&r);
+        for (i = 0; i < VITAL_FIELD_CNT; i++)
+                if (dr_present(&r))
+                        ev->metrics[vital_fields[i].metric] = dr_double(&r);
+        if (dr_present(&r))
+                for (i = 0; i < NAV__CNT; i++)
+                        ev->metrics[nav_metrics[i]] = dr_double(&r);
+        if (dr_present(&r) && dr_custom(&r, ev) == -1)
+                return -1;
+        return r.ok && r.p == r.end ? 0 : -1;
+}
+
+rs_rum_event_decoder_t *rs_rum_event_decoder_new(rs_avro_registry_t *reg,
+                                                 char               *errstr,
+                                                 size_t errstr_size) {
+        rs_rum_event_decoder_t *d = calloc(1, sizeof(*d));
+        const char             *mine, *builtin;
+
+        if (!d) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        if (!(d->generic = rs_avro_decoder_new(reg, RS_SCHEMA_ID_RUM_EVENT,
+                                               errstr, errstr_size))) {
+                free(d);
+                return NULL;
+        }
+        /* Direct only for the very schema whose field order
+         * rs_event_check_schemas() verifies. */
+        mine      = rs_avro_registry_json(reg, RS_SCHEMA_ID_RUM_EVENT);
+        builtin   = rs_avro_builtin_json("rum_event");
+        d->direct = mine && builtin && !strcmp(mine, builtin) &&
+                    rs_event_check_schemas(errstr, errstr_size) == 0;
+        return d;
+}
+
+void rs_rum_event_decoder_destroy(rs_rum_event_decoder_t *d) {
+        if (!d)
+                return;
+        rs_avro_decoder_destroy(d->generic);
+        free(d->arena);
+        free(d);
+}
+
+int rs_rum_event_decode(rs_rum_event_decoder_t *d, const void *buf, size_t len,
+                        rs_rum_event_t *ev, char *errstr, size_t errstr_size) {
+        const unsigned char *p = buf;
+        avro_value_t        *val;
+        int                  rc;
+
+        if (d->direct && len > RS_AVRO_HEADER_SIZE && p[0] == 0 && !p[1] &&
+            !p[2] && !p[3] && p[4] == RS_SCHEMA_ID_RUM_EVENT) {
+                /* Each string takes its bytes and a NUL, at least one
+                 * byte of length each: twice the body always holds them. */
+                if (d->arena_size < 2 * len) {
+                        char *n = realloc(d->arena, 2 * len);
+                        if (n) {
+                                d->arena      = n;
+                                d->arena_size = 2 * len;
+                        }
+                }
+                if (d->arena_size >= 2 * len &&
+                    read_direct(d, p + RS_AVRO_HEADER_SIZE, p + len, ev) == 0) {
+                        d->n_direct++;
+                        return 0;
+                }
+        }
+        d->n_generic++;
+        rc = rs_avro_decoder_decode(d->generic, buf, len, &val, errstr,
+                                    errstr_size);
+        if (rc)
+                return rc;
+        if (rs_rum_event_read(val, ev, errstr, errstr_size) == -1)
+                return RS_EVENT_ERR_INVALID;
+        return 0;
+}
+
+void rs_rum_event_decoder_counts(const rs_rum_event_decoder_t *d,
+                                 uint64_t *direct, uint64_t *generic) {
+        *direct  = d->n_direct;
+        *generic = d->n_generic;
 }

@@ -137,13 +137,13 @@ typedef struct freelist_s {
 } freelist_t;
 
 struct agg_s {
-        const agg_conf_t   *conf;
-        rs_stream_t        *stream;
-        rs_avro_registry_t *reg;
-        rs_avro_decoder_t  *dec;
-        rs_pii_t           *pii;    /* routes: a path can hold an address */
-        unsigned char      *outbuf; /* one encoded RumAggregate */
-        size_t              outbuf_size;
+        const agg_conf_t       *conf;
+        rs_stream_t            *stream;
+        rs_avro_registry_t     *reg;
+        rs_rum_event_decoder_t *dec;
+        rs_pii_t               *pii;    /* routes: a path can hold an address */
+        unsigned char          *outbuf; /* one encoded RumAggregate */
+        size_t                  outbuf_size;
 
         rs_sketch_t **pool; /* reset sketches for reuse */
         size_t        pool_cnt, pool_cap;
@@ -644,7 +644,6 @@ static void on_message(void *opaque, rs_stream_part_t *part,
         char         err[512], route[RS_ROUTE_MAX], raw_route[RS_ROUTE_MAX];
         rd_kafka_timestamp_type_t tstype;
         rs_rum_event_t            ev;
-        avro_value_t             *val;
         const char               *reason;
         int64_t                   msg_ts, start;
         tenant_t                 *t;
@@ -655,14 +654,14 @@ static void on_message(void *opaque, rs_stream_part_t *part,
         double                    weight;
         int                       rc, created;
 
-        rc = rs_avro_decoder_decode(a->dec, msg->payload, msg->len, &val, err,
-                                    sizeof(err));
+        rc = rs_rum_event_decode(a->dec, msg->payload, msg->len, &ev, err,
+                                 sizeof(err));
         if (rc) {
-                rs_stream_dlq(s, msg, rs_avro_err_reason(rc), err, replay);
-                return;
-        }
-        if (rs_rum_event_read(val, &ev, err, sizeof(err)) == -1) {
-                rs_stream_dlq(s, msg, "invalid", err, replay);
+                rs_stream_dlq(s, msg,
+                              rc == RS_EVENT_ERR_INVALID
+                                  ? "invalid"
+                                  : rs_avro_err_reason(rc),
+                              err, replay);
                 return;
         }
         msg_ts = rd_kafka_message_timestamp(msg, &tstype);
@@ -1183,8 +1182,7 @@ agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
         }
         if (rs_event_check_schemas(errstr, errstr_size) == -1 ||
             !(a->reg = rs_avro_registry_new(errstr, errstr_size)) ||
-            !(a->dec = rs_avro_decoder_new(a->reg, RS_SCHEMA_ID_RUM_EVENT,
-                                           errstr, errstr_size)) ||
+            !(a->dec = rs_rum_event_decoder_new(a->reg, errstr, errstr_size)) ||
             !(a->pii = rs_pii_new(NULL, errstr, errstr_size)))
                 goto fail;
         a->b_views  = rs_pg_batch_new("rum_page_views", views_cols, 9, 5);
@@ -1253,7 +1251,7 @@ void agg_destroy(agg_t *a) {
         rs_pg_batch_destroy(a->b_routes);
         rs_pg_batch_destroy(a->b_customs);
         free(a->outbuf);
-        rs_avro_decoder_destroy(a->dec);
+        rs_rum_event_decoder_destroy(a->dec);
         rs_pii_destroy(a->pii);
         rs_avro_registry_destroy(a->reg);
         for (i = 0; i < a->pool_cnt; i++)

@@ -11,6 +11,7 @@
 
 #include "rumstream/avro.h"
 #include "rumstream/event.h"
+#include "rumstream/traffic.h"
 #include "rs_test.h"
 
 #define CUSTOM_SENT 40
@@ -215,6 +216,148 @@ static void test_rum_event(void) {
         ev.url = NULL;
         RS_CHECK(rs_rum_event_write(rs_avro_encoder_value(c.enc), &ev) == -1);
 
+out:
+        codec_destroy(&c);
+}
+
+/* The direct RumEvent reader against the generic path: the same result,
+ * or the same error code and text, whatever the bytes. */
+static long direct_checked;
+
+static void decode_both(struct codec *c, rs_rum_event_decoder_t *d,
+                        const void *buf, size_t len) {
+        char           e1[512] = "", e2[512] = "";
+        rs_rum_event_t a, b;
+        avro_value_t  *v;
+        int            r1, r2;
+        size_t         i;
+
+        r1 = rs_rum_event_decode(d, buf, len, &a, e1, sizeof(e1));
+        r2 = rs_avro_decoder_decode(c->dec, buf, len, &v, e2, sizeof(e2));
+        if (r2 == 0 && rs_rum_event_read(v, &b, e2, sizeof(e2)) == -1)
+                r2 = RS_EVENT_ERR_INVALID;
+        RS_CHECK_INT(r1, r2);
+        if (r1 != r2)
+                return;
+        direct_checked++;
+        if (r1) {
+                RS_CHECK_STR(e1, e2);
+                return;
+        }
+        check_same_event(&a, &b);
+        RS_CHECK_INT(a.custom_cnt, b.custom_cnt);
+        RS_CHECK_INT(a.custom_dropped, b.custom_dropped);
+        for (i = 0; i < a.custom_cnt && i < b.custom_cnt; i++) {
+                RS_CHECK_STR(a.custom[i].name, b.custom[i].name);
+                RS_CHECK(memcmp(&a.custom[i].value, &b.custom[i].value,
+                                sizeof(double)) == 0);
+        }
+}
+
+static const void *encode_event(struct codec *c, const rs_rum_event_t *ev,
+                                size_t *lenp) {
+        char        errstr[512];
+        const void *buf = NULL;
+
+        RS_CHECK(rs_rum_event_write(rs_avro_encoder_value(c->enc), ev) == 0);
+        RS_CHECK_MSG(rs_avro_encoder_encode(c->enc, &buf, lenp, errstr,
+                                            sizeof(errstr)) == 0,
+                     "%s", errstr);
+        return buf;
+}
+
+static void test_rum_event_direct(void) {
+        char                    names[RS_EVENT_MAX_CUSTOM_TIMINGS][16];
+        char                    errstr[512], extra[16];
+        unsigned char           copy[4096];
+        rs_rum_event_t          ev;
+        rs_rum_event_decoder_t *d;
+        rs_traffic_conf_t       tc;
+        rs_traffic_t           *t;
+        struct codec            c;
+        avro_value_t           *in, f, b, child;
+        const void             *buf;
+        uint64_t                direct, generic, d0, g0;
+        uint64_t                rnd = 0x9e3779b97f4a7c15ULL;
+        size_t                  len, i, k;
+
+        if (codec_init(&c, RS_SCHEMA_ID_RUM_EVENT) == -1)
+                goto out;
+        d = rs_rum_event_decoder_new(c.reg, errstr, sizeof(errstr));
+        RS_CHECK_MSG(d != NULL, "%s", errstr);
+        if (!d)
+                goto out;
+
+        /* Generated page views: every one read directly, as generic. */
+        rs_traffic_conf_defaults(&tc);
+        tc.tenants = 5;
+        t          = rs_traffic_new(&tc);
+        RS_CHECK(t != NULL);
+        for (i = 0; t && i < 3000; i++) {
+                rs_traffic_next(t, &ev);
+                if (i % 7 == 0)
+                        ev.user_id = NULL;
+                buf = encode_event(&c, &ev, &len);
+                if (buf)
+                        decode_both(&c, d, buf, len);
+        }
+        rs_traffic_destroy(t);
+        rs_rum_event_decoder_counts(d, &direct, &generic);
+        RS_CHECK_INT(direct, 3000);
+        RS_CHECK_INT(generic, 0);
+
+        /* 32 timings: direct; 40: the generic path counts what it drops. */
+        fill_event(&ev, names);
+        buf = encode_event(&c, &ev, &len);
+        decode_both(&c, d, buf, len);
+        in = rs_avro_encoder_value(c.enc); /* a fresh value each call */
+        RS_CHECK(rs_rum_event_write(in, &ev) == 0);
+        avro_value_get_by_name(in, "custom_timings", &f, NULL);
+        avro_value_get_current_branch(&f, &b);
+        for (i = RS_EVENT_MAX_CUSTOM_TIMINGS; i < CUSTOM_SENT; i++) {
+                snprintf(extra, sizeof(extra), "t.%02zu", i);
+                avro_value_add(&b, extra, &child, NULL, NULL);
+                avro_value_set_double(&child, (double)i);
+        }
+        RS_CHECK(rs_avro_encoder_encode(c.enc, &buf, &len, errstr,
+                                        sizeof(errstr)) == 0);
+        decode_both(&c, d, buf, len);
+        rs_rum_event_decoder_counts(d, &direct, &generic);
+        RS_CHECK_INT(direct, 3001);
+        RS_CHECK_INT(generic, 1);
+
+        /* Every truncation and random damage: the generic verdict. */
+        fill_event(&ev, names);
+        ev.custom_cnt = 3;
+        buf           = encode_event(&c, &ev, &len);
+        RS_CHECK(buf && len < sizeof(copy));
+        if (!buf || len >= sizeof(copy))
+                goto done;
+        memcpy(copy, buf, len);
+        rs_rum_event_decoder_counts(d, &d0, &g0);
+        for (k = 0; k < len; k++)
+                decode_both(&c, d, copy, k);
+        for (i = 0; i < 20000; i++) {
+                unsigned char dmg[4096];
+                rnd ^= rnd << 13;
+                rnd ^= rnd >> 7;
+                rnd ^= rnd << 17;
+                memcpy(dmg, copy, len);
+                k      = RS_AVRO_HEADER_SIZE + (size_t)(rnd % (len - 5));
+                dmg[k] = (unsigned char)(rnd >> 32);
+                if (i % 2)
+                        dmg[(k * 7 + 3) % len] ^= (unsigned char)(rnd >> 40);
+                decode_both(&c, d, dmg, len);
+        }
+        rs_rum_event_decoder_counts(d, &direct, &generic);
+        /* Some damage still makes a valid event (a letter for a letter):
+         * read directly; the rest went to the generic path. */
+        RS_CHECK(direct > d0 && generic > g0);
+        printf("damaged: %llu read directly, %llu through the generic path\n",
+               (unsigned long long)(direct - d0),
+               (unsigned long long)(generic - g0));
+done:
+        rs_rum_event_decoder_destroy(d);
 out:
         codec_destroy(&c);
 }
@@ -1096,6 +1239,7 @@ int main(void) {
         RS_CHECK_MSG(rs_event_check_schemas(errstr, sizeof(errstr)) == 0, "%s",
                      errstr);
         test_rum_event();
+        test_rum_event_direct();
         test_rum_aggregate();
         test_synthetic_result();
         test_error_event();

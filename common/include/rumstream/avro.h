@@ -77,6 +77,13 @@ avro_schema_t rs_avro_registry_get(const rs_avro_registry_t *reg, int32_t id);
  *         NULL. Static storage. */
 const char *rs_avro_builtin_json(const char *name);
 
+/** @brief The JSON text registered for \p id, or NULL. */
+const char *rs_avro_registry_json(const rs_avro_registry_t *reg, int32_t id);
+
+/** @brief 1 if \p s holds strict UTF-8 (no overlong forms, surrogates or
+ *  NUL), the check every decoded string passes. */
+int rs_avro_utf8_valid(const void *s, size_t len);
+
 typedef struct rs_avro_decoder_s rs_avro_decoder_t;
 
 /**

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <avro.h>
 
+#include "rumstream/avro.h"
 #include "rumstream/vitals.h"
 
 #define RS_EVENT_MAX_CUSTOM_TIMINGS 32
@@ -253,6 +254,42 @@ const char *rs_event_check_time_rate(int64_t ts_ms, int64_t msg_ts,
  * @returns 0, or -1 with the first mismatch in errstr.
  */
 int rs_event_check_schemas(char *errstr, size_t errstr_size);
+
+/**
+ * RumEvent decoding for the hot path. A message written with the built-in
+ * RumEvent schema (id RS_SCHEMA_ID_RUM_EVENT, the writer all our producers
+ * use) is read straight from its bytes into the event, in the order
+ * rs_event_check_schemas() verified, with the checks of the generic path
+ * (strict UTF-8, varints, union branches, no trailing bytes). Anything
+ * else (another writer schema, or bytes the direct reader does not take:
+ * a bad value, a map of more than RS_EVENT_MAX_CUSTOM_TIMINGS timings or
+ * with a repeated name) goes through the generic decoder and
+ * rs_rum_event_read(), so results and error texts are those of the
+ * generic path in every case.
+ */
+typedef struct rs_rum_event_decoder_s rs_rum_event_decoder_t;
+
+#define RS_EVENT_ERR_INVALID (-100) /**< decoded, but not a RumEvent shape */
+
+/** @brief A decoder over \p reg (which must outlive it). @returns NULL
+ *  with errstr. */
+rs_rum_event_decoder_t *rs_rum_event_decoder_new(rs_avro_registry_t *reg,
+                                                 char               *errstr,
+                                                 size_t errstr_size);
+void                    rs_rum_event_decoder_destroy(rs_rum_event_decoder_t *d);
+
+/**
+ * @brief Decodes the framed message \p buf into \p ev. Strings borrow from
+ *        the decoder until the next call.
+ * @returns 0; an RS_AVRO_ERR_* code (rs_avro_err_reason() names it) or
+ *          RS_EVENT_ERR_INVALID ("invalid"), with errstr set.
+ */
+int rs_rum_event_decode(rs_rum_event_decoder_t *d, const void *buf, size_t len,
+                        rs_rum_event_t *ev, char *errstr, size_t errstr_size);
+
+/** @brief Messages read directly and through the generic path so far. */
+void rs_rum_event_decoder_counts(const rs_rum_event_decoder_t *d,
+                                 uint64_t *direct, uint64_t *generic);
 
 /** @brief Fills \p ev from \p v (a RumEvent value). Strings borrow from v.
  *  @returns 0 or -1 with errstr set if the value does not have the shape. */
