@@ -1139,9 +1139,6 @@ static int setup_channels(router_t *r, char *errstr, size_t errstr_size) {
                         return -1;
                 }
                 r->chans[r->nchans++].name = xstrdup(name);
-                rs_log_info("channel %s has no webhook: its alerts are "
-                            "recorded only",
-                            name);
         }
         for (i = 0; i < configured; i++) {
                 size_t k;
@@ -1209,6 +1206,7 @@ router_t *router_new(const router_conf_t *conf, char *errstr,
                      size_t errstr_size) {
         router_t     *r = calloc(1, sizeof(*r));
         rs_metrics_t *m;
+        size_t        i;
 
         if (!r) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -1217,6 +1215,11 @@ router_t *router_new(const router_conf_t *conf, char *errstr,
         r->conf = conf;
         if (setup(r, errstr, errstr_size) == -1)
                 goto fail;
+        for (i = 0; i < r->nchans; i++)
+                if (!r->chans[i].url)
+                        rs_log_info("channel %s has no webhook: its alerts "
+                                    "are recorded only",
+                                    r->chans[i].name);
         if (rs_event_check_schemas(errstr, errstr_size) == -1 ||
             !(r->reg = rs_avro_registry_new(errstr, errstr_size)) ||
             !(r->dec = rs_avro_decoder_new(r->reg, RS_SCHEMA_ID_ISSUE, errstr,
