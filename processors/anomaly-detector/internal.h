@@ -48,17 +48,20 @@ typedef struct point_s {
 } point_t;
 
 typedef struct series_s {
-        char              *tenant, *route, *seg_type, *seg_value;
-        int                metric; /* index into detector_t.metric */
-        int                is_all; /* segment_type "all" */
-        const tconf_t     *tc;     /* its tenant's thresholds */
-        point_t           *ring;   /* ring_cap points, oldest at head */
-        size_t             head, cnt;
-        rs_detect_state_t  st[AD_NKIND];
-        char               issue_id[AD_NKIND][33];
-        int                dirty[AD_NKIND];
-        int64_t            changed_at; /* window of the last state change */
-        rs_detect_window_t cur;        /* the window being judged */
+        char             *tenant, *route, *seg_type, *seg_value;
+        int               metric; /* index into detector_t.metric */
+        int               is_all; /* segment_type "all" */
+        const tconf_t    *tc;     /* its tenant's thresholds */
+        point_t          *ring;   /* ring_cap points, oldest at head */
+        size_t            head, cnt;
+        rs_detect_state_t st[AD_NKIND];
+        char              issue_id[AD_NKIND][33];
+        int               dirty[AD_NKIND];
+        /* per kind: the window of its last state change (a row of
+         * anomaly_state depends on its own kind only, so a restart that
+         * writes rows at other checkpoints writes the same values) */
+        int64_t            changed_at[AD_NKIND];
+        rs_detect_window_t cur; /* the window being judged */
 } series_t;
 
 /* What a window holds for one (tenant, route, segment type, value). */

@@ -108,10 +108,11 @@ static series_t *series_get(detector_t *d, dpart_t *dp, const char *tenant,
         s->metric    = metric;
         s->is_all    = !strcmp(type, "all");
         s->tc        = ad_tconf(d, tenant);
-        for (k = 0; k < AD_NKIND; k++)
+        for (k = 0; k < AD_NKIND; k++) {
                 rs_detect_state_init(&s->st[k]);
-        s->changed_at = RS_WINDOW_NONE;
-        *slot         = s;
+                s->changed_at[k] = RS_WINDOW_NONE;
+        }
+        *slot = s;
         dp->series_cnt++;
         return s;
 }
@@ -386,8 +387,8 @@ static int feed(series_t *s, int kind, const rs_detect_verdict_t *v,
             memcmp(&a->noticed_value, &b->noticed_value, sizeof(double)) ||
             memcmp(&a->noticed_expected, &b->noticed_expected,
                    sizeof(double))) {
-                s->dirty[kind] = 1;
-                s->changed_at  = s->cur.ts_ms;
+                s->dirty[kind]      = 1;
+                s->changed_at[kind] = s->cur.ts_ms;
         }
         return 0;
 }
@@ -778,7 +779,7 @@ static void state_row_cb(const void *key, size_t len, void *value,
                 rs_pg_batch_f64(b, st->noticed_value);
                 rs_pg_batch_f64(b, st->noticed_expected);
                 rs_pg_batch_str(b, s->issue_id[k][0] ? s->issue_id[k] : NULL);
-                rs_pg_timestamp(s->changed_at, ts, sizeof(ts));
+                rs_pg_timestamp(s->changed_at[k], ts, sizeof(ts));
                 rs_pg_batch_str(b, ts);
                 rs_pg_batch_row_end(b);
         }
@@ -919,8 +920,7 @@ static void load_states(detector_t *d, dpart_t *dp, PGresult *res, int live) {
                 s->st[k] = st;
                 snprintf(s->issue_id[k], sizeof(s->issue_id[k]), "%s",
                          PQgetvalue(res, i, 17));
-                if (i64_col(res, i, 18) > s->changed_at)
-                        s->changed_at = i64_col(res, i, 18);
+                s->changed_at[k] = i64_col(res, i, 18);
         }
 }
 

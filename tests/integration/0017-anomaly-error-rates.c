@@ -17,6 +17,13 @@
  *   shop-f /budget  500 page views, 3% errors until window 29, then 0.4%,
  *                   with the tenant's budget "error_rate > 2% for 3
  *                   windows: high": opened at window 2, resolved at 34
+ *   shop-f /mixed   500 page views, 1.8% errors, 15% in window 20 only,
+ *                   2.2% from window 60: the spike raises nothing, the
+ *                   budget opens at 62 and stays open. Its regression
+ *                   state changed last at window 21 and its budget state
+ *                   from 60: a restart writes their rows at other
+ *                   checkpoints than the reference run, and they must not
+ *                   differ
  * plus an undecodable message and a late ErrorAggregate (window 5, after
  * the watermark passed it) on error.aggregates: both dead-lettered.
  * Checked: the rates of every judged window, exactly the two issues with
@@ -41,13 +48,14 @@
 #define T0         RS_IT_TRAFFIC_START_MS
 #define MIN_MS     60000LL
 
-enum { R_PAY, R_NOISY, R_TINY, R_CLEAN, R_GHOST, R_BUDGET, R_CNT };
+enum { R_PAY, R_NOISY, R_TINY, R_CLEAN, R_GHOST, R_BUDGET, R_MIXED, R_CNT };
 static const struct {
         const char *tenant, *route;
         int         views; /* page views of a window, 0: none */
-} routes[R_CNT] = {{"shop-e", "/pay", 500}, {"shop-e", "/noisy", 500},
-                   {"shop-e", "/tiny", 20}, {"shop-e", "/clean", 500},
-                   {"shop-e", "/ghost", 0}, {"shop-f", "/budget", 500}};
+} routes[R_CNT] = {{"shop-e", "/pay", 500},  {"shop-e", "/noisy", 500},
+                   {"shop-e", "/tiny", 20},  {"shop-e", "/clean", 500},
+                   {"shop-e", "/ghost", 0},  {"shop-f", "/budget", 500},
+                   {"shop-f", "/mixed", 500}};
 
 /* Errors of group g (0 or 1) of route r in window w. */
 static int errors(int r, int g, int w) {
@@ -66,6 +74,10 @@ static int errors(int r, int g, int w) {
                 return 3;
         case R_BUDGET:
                 return w < 30 ? (g ? 5 : 10) : (g ? 1 : 1);
+        case R_MIXED:
+                if (w == 20)
+                        return g ? 25 : 50;
+                return w >= 60 ? (g ? 4 : 7) : (g ? 3 : 6);
         default:
                 return 0;
         }
@@ -237,7 +249,7 @@ int main(void) {
          * /ghost; the rates exact (the replayed window counted once). */
         RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM anomaly_series "
                                       "WHERE metric = 'error_rate'"),
-                     5 * WINDOWS);
+                     6 * WINDOWS);
         RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM anomaly_series "
                                       "WHERE route = '/ghost'"),
                      0);
@@ -270,12 +282,16 @@ int main(void) {
                                      want);
                 }
 
-        /* Exactly two issues. */
-        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM issues"), 2);
+        /* Exactly three issues. */
+        RS_CHECK_INT(rs_it_pg_ll(dsn, "SELECT count(*) FROM issues"), 3);
         check_versions(dsn, "shop-e", "regression", "/pay",
                        "open critical 33\nresolved critical 50\n");
         check_versions(dsn, "shop-f", "budget_breach", "/budget",
                        "open high 3\nresolved high 35\n");
+        /* Two kinds on one series, changing at different windows. */
+        check_versions(dsn, "shop-f", "budget_breach", "/mixed",
+                       "open high 63\n");
+        check_versions(dsn, "shop-f", "regression", "/mixed", "");
         RS_CHECK_INT(
             rs_it_pg_ll(dsn,
                         "SELECT count(*) FROM issues WHERE metric = "
@@ -291,7 +307,7 @@ int main(void) {
                                       "= 0.02 AND evidence->>'rule' = "
                                       "'error_rate > 0.02 for 3 windows: "
                                       "high'"),
-                     1);
+                     2);
         RS_CHECK_INT(
             rs_it_pg_ll(dsn, "SELECT count(*) FROM anomaly_rate_inputs"), 0);
         n = rs_it_read_topic(brokers, "issues", &msgs, 60000);
