@@ -479,7 +479,7 @@ static int judge_series(detector_t *d, dpart_t *dp, series_t **jl, size_t i,
 
 typedef struct cref_s {
         const char *key;
-        cell_t     *cell;
+        void       *value;
 } cref_t;
 
 typedef struct collect_s {
@@ -491,10 +491,23 @@ static void collect_cb(const void *key, size_t len, void *value, void *opaque) {
         collect_t *c = opaque;
 
         (void)len;
-        c->refs[c->cnt].key  = key;
-        c->refs[c->cnt].cell = value;
+        c->refs[c->cnt].key   = key;
+        c->refs[c->cnt].value = value;
         c->cnt++;
 }
+
+/* The entries of \p m sorted by \p cmp; refs freed by the caller. */
+static collect_t collect(rs_map_t *m, int (*cmp)(const void *, const void *)) {
+        collect_t c = {NULL, 0};
+
+        if (!(c.refs =
+                  calloc(rs_map_size(m) ? rs_map_size(m) : 1, sizeof(*c.refs))))
+                ad_oom();
+        rs_map_foreach(m, collect_cb, &c);
+        qsort(c.refs, c.cnt, sizeof(*c.refs), cmp);
+        return c;
+}
+
 
 /* tenant, route, then "all" first, then type and value. */
 static int cref_cmp(const void *a, const void *b) {
@@ -535,20 +548,31 @@ static void series_row(detector_t *d, const dpart_t *dp, const series_t *s) {
         rs_pg_batch_row_end(b);
 }
 
+/* Window \p w becomes the current point of \p s: ring and row. */
+static void add_point(detector_t *d, const dpart_t *dp, series_t *s,
+                      const rs_detect_window_t *w) {
+        point_t p;
+
+        s->cur    = *w;
+        p.ts      = w->ts_ms;
+        p.p75     = w->value;
+        p.samples = w->samples;
+        ring_push(d, s, &p);
+        series_row(d, dp, s);
+}
+
 int ad_judge_window(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
                     rs_map_t *cells) {
-        collect_t  c  = {NULL, 0};
+        collect_t  c;
         size_t     nc = rs_map_size(cells), i, jn = 0;
         series_t **jl = NULL;
         int        m, rc = 0;
 
         if (!nc)
                 return 0;
-        if (!(c.refs = calloc(nc, sizeof(*c.refs))) ||
-            !(jl = calloc(nc * (size_t)d->metric_cnt, sizeof(*jl))))
+        if (!(jl = calloc(nc * (size_t)d->metric_cnt, sizeof(*jl))))
                 ad_oom();
-        rs_map_foreach(cells, collect_cb, &c);
-        qsort(c.refs, c.cnt, sizeof(*c.refs), cref_cmp);
+        c = collect(cells, cref_cmp);
 
         /* Pass 1: every series of the window gets its point. */
         for (i = 0; i < c.cnt; i++) {
@@ -556,11 +580,10 @@ int ad_judge_window(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
                 const char *route  = tenant + strlen(tenant) + 1;
                 const char *type   = route + strlen(route) + 1;
                 const char *value  = type + strlen(type) + 1;
-                cell_t     *cell   = c.refs[i].cell;
+                cell_t     *cell   = c.refs[i].value;
                 for (m = 0; m < d->metric_cnt; m++) {
                         series_t          *s;
                         rs_detect_window_t w;
-                        point_t            p;
                         if (!cell->sk[m] || !(rs_sketch_count(cell->sk[m]) > 0))
                                 continue;
                         if (!(s = series_get(d, dp, tenant, route, type, value,
@@ -583,12 +606,7 @@ int ad_judge_window(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
                                         w.ci_hi = NAN;
                                 }
                         }
-                        s->cur    = w;
-                        p.ts      = start;
-                        p.p75     = w.value;
-                        p.samples = w.samples;
-                        ring_push(d, s, &p);
-                        series_row(d, dp, s);
+                        add_point(d, dp, s, &w);
                         jl[jn++] = s;
                 }
         }
@@ -600,29 +618,10 @@ int ad_judge_window(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
         return rc;
 }
 
-typedef struct rref_s {
-        const char        *key;
-        const rate_pend_t *p;
-} rref_t;
-
-typedef struct rcollect_s {
-        rref_t *refs;
-        size_t  cnt;
-} rcollect_t;
-
-static void rcollect_cb(const void *key, size_t len, void *value,
-                        void *opaque) {
-        rcollect_t *c = opaque;
-
-        (void)len;
-        c->refs[c->cnt].key = key;
-        c->refs[c->cnt].p   = value;
-        c->cnt++;
-}
-
+/* tenant, then route. */
 static int rref_cmp(const void *a, const void *b) {
-        const char *ka = ((const rref_t *)a)->key;
-        const char *kb = ((const rref_t *)b)->key;
+        const char *ka = ((const cref_t *)a)->key;
+        const char *kb = ((const cref_t *)b)->key;
         int         r  = strcmp(ka, kb);
 
         return r ? r : strcmp(ka + strlen(ka) + 1, kb + strlen(kb) + 1);
@@ -630,25 +629,22 @@ static int rref_cmp(const void *a, const void *b) {
 
 int ad_judge_rates(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
                    rs_map_t *win) {
-        rcollect_t c  = {NULL, 0};
+        collect_t  c;
         size_t     nc = rs_map_size(win), i, jn = 0;
         series_t **jl = NULL;
         int        rc = 0;
 
         if (!nc || !dp)
                 return 0;
-        if (!(c.refs = calloc(nc, sizeof(*c.refs))) ||
-            !(jl = calloc(nc, sizeof(*jl))))
+        if (!(jl = calloc(nc, sizeof(*jl))))
                 ad_oom();
-        rs_map_foreach(win, rcollect_cb, &c);
-        qsort(c.refs, c.cnt, sizeof(*c.refs), rref_cmp);
+        c = collect(win, rref_cmp);
         for (i = 0; i < c.cnt; i++) {
                 const char        *tenant = c.refs[i].key;
                 const char        *route  = tenant + strlen(tenant) + 1;
-                const rate_pend_t *p      = c.refs[i].p;
+                const rate_pend_t *p      = c.refs[i].value;
                 rs_detect_window_t w;
                 series_t          *s;
-                point_t            pt;
                 /* No page views: no rate (errors of a route the
                  * aggregator has not seen count nowhere). */
                 if (!p->has_pv || !(p->page_views > 0))
@@ -662,12 +658,7 @@ int ad_judge_rates(detector_t *d, dpart_t *dp, int64_t start, int64_t size,
                         rs_counter_add(d->c_overflow, 1);
                         continue;
                 }
-                s->cur     = w;
-                pt.ts      = start;
-                pt.p75     = w.value;
-                pt.samples = w.samples;
-                ring_push(d, s, &pt);
-                series_row(d, dp, s);
+                add_point(d, dp, s, &w);
                 jl[jn++] = s;
         }
         for (i = 0; i < jn && rc == 0; i++)
