@@ -824,3 +824,28 @@ void rs_it_faults_free(rs_it_faults_t *f) {
         f->replay = NULL;
         f->crash  = NULL;
 }
+
+char *rs_it_issue_versions(const char *dsn, int64_t t0, const char *tenant,
+                           const char *kind, const char *route) {
+        PGconn     *c = connect_or_die(dsn);
+        char        t0s[32];
+        const char *params[4] = {t0s, tenant, kind, route};
+        PGresult   *r;
+        char       *out;
+
+        snprintf(t0s, sizeof(t0s), "%lld", (long long)t0);
+        r = PQexecParams(
+            c,
+            "SELECT coalesce(string_agg(v.state || ' ' || v.severity || ' ' "
+            "|| ((extract(epoch FROM v.updated_at) * 1000 - $1::bigint) / "
+            "60000)::bigint || E'\\n', '' ORDER BY v.version), '') FROM "
+            "issues i JOIN issue_versions v USING (issue_id) WHERE "
+            "i.tenant_id = $2 AND i.kind = $3 AND i.route = $4",
+            4, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+                rs_it_die("issue versions: %s", PQerrorMessage(c));
+        out = strdup(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        PQfinish(c);
+        return out;
+}

@@ -241,6 +241,30 @@ void rs_it_fault_runs(const char *proc, const char *brokers,
                       rs_it_faults_t *out);
 void rs_it_faults_free(rs_it_faults_t *f);
 
+/** The checks of rs_it_fault_runs()' outcome \p f against the reference
+ *  digest \p ref: both runs clean and equal to it, at least \p min_kills
+ *  kills landed, a restart resumed below its commit offset. Uses the
+ *  RS_CHECK macros of rs_test.h, which the test includes. */
+#define RS_IT_CHECK_FAULTS(f, ref, min_kills)                                  \
+        do {                                                                   \
+                RS_CHECK_INT((f).replay_status, 0);                            \
+                RS_CHECK_STR((f).replay, (ref));                               \
+                RS_CHECK_INT((f).crash_status, 0);                             \
+                RS_CHECK_MSG((f).kills >= (min_kills),                         \
+                             "only %d kills landed before the end",            \
+                             (f).kills);                                       \
+                printf("after %d kills:\n%s", (f).kills, (f).crash);           \
+                RS_CHECK_STR((f).crash, (ref));                                \
+                RS_CHECK_MSG((f).resumed,                                      \
+                             "no restart resumed below its commit offset");    \
+        } while (0)
+
+/** @brief "state severity minute\n" of every version of the issue of
+ *  tenant, kind and route, minutes from \p t0 to updated_at (rounded);
+ *  "" for none. Malloc'd. */
+char *rs_it_issue_versions(const char *dsn, int64_t t0, const char *tenant,
+                           const char *kind, const char *route);
+
 /** @brief 1 if some assignment logged in \p log_path resumed below its
  *         stored commit offset, i.e. replayed what it had seen. */
 int rs_it_log_replayed(const char *log_path);
