@@ -20,7 +20,10 @@
  * outside [lo, hi] are always zero. The ring doubles when the span outgrows
  * it, up to RS_SKETCH_MAX_BINS slots; after that the span is capped by
  * folding the lowest buckets into lo. rs_sketch_reset zeroes the ring and
- * keeps it, so a pooled sketch that once grew never allocates again.
+ * keeps it, so a sketch that is reset and reused never allocates again.
+ * A sketch of a pool (rs_sketch_pool_t) takes its rings from the pool and
+ * gives them back when it moves to a bigger one or is returned: the pool
+ * keeps them zeroed, in one list per size.
  *
  * Both modes hold the same thing, a map from index to a weight > 0, and
  * every operation does the same floating-point additions in the same order
@@ -100,6 +103,24 @@ struct rs_sketch_s {
         uint8_t ncomp; /* compact buckets in use */
         int32_t cidx[RS_SKETCH_COMPACT]; /* ascending */
         double  cw[RS_SKETCH_COMPACT];   /* each > 0 */
+        rs_sketch_pool_t *pool;          /* where rings come from, or NULL */
+};
+
+/* Ring sizes are powers of two from SKETCH_INITIAL_BINS to the cap. */
+#define SKETCH_RING_SIZES 6
+_Static_assert(SKETCH_INITIAL_BINS << (SKETCH_RING_SIZES - 1) ==
+                   RS_SKETCH_MAX_BINS,
+               "one ring list per power of two up to the cap");
+
+typedef struct ptr_list_s {
+        void **items;
+        size_t cnt, cap;
+} ptr_list_t;
+
+struct rs_sketch_pool_s {
+        double     accuracy;
+        ptr_list_t sketches;                 /* empty, compact, no ring */
+        ptr_list_t rings[SKETCH_RING_SIZES]; /* all zero, by size */
 };
 
 
@@ -229,6 +250,56 @@ void rs_sketch_reset(rs_sketch_t *sk) {
         sketch_clear(sk);
 }
 
+static int ptr_push(ptr_list_t *l, void *p) {
+        if (l->cnt == l->cap) {
+                size_t n  = l->cap ? l->cap * 2 : 64;
+                void **ni = realloc(l->items, n * sizeof(*ni));
+
+                if (!ni)
+                        return -1;
+                l->items = ni;
+                l->cap   = n;
+        }
+        l->items[l->cnt++] = p;
+        return 0;
+}
+
+static unsigned ring_size_class(uint32_t cap) {
+        unsigned c = 0;
+
+        while ((uint32_t)SKETCH_INITIAL_BINS << c < cap)
+                c++;
+        return c;
+}
+
+/* An all-zero ring of cap slots: the pool's, or a new one. */
+static double *ring_alloc(rs_sketch_t *sk, uint32_t cap) {
+        if (sk->pool) {
+                ptr_list_t *l = &sk->pool->rings[ring_size_class(cap)];
+
+                if (l->cnt > 0)
+                        return l->items[--l->cnt];
+        }
+        return calloc(cap, sizeof(double));
+}
+
+/* Gives up a ring of cap slots of which [lo, lo + nspan) may be in use:
+ * back to the pool zeroed, or freed. */
+static void ring_release(rs_sketch_t *sk, double *bins, uint32_t cap,
+                         int64_t lo, uint32_t nspan) {
+        uint32_t k;
+
+        if (!bins)
+                return;
+        if (sk->pool) {
+                for (k = 0; k < nspan; k++)
+                        bins[(uint32_t)(lo + k) & (cap - 1)] = 0;
+                if (ptr_push(&sk->pool->rings[ring_size_class(cap)], bins) == 0)
+                        return;
+        }
+        free(bins);
+}
+
 /**
  * @brief Makes the ring at least \p need slots (need <= RS_SKETCH_MAX_BINS).
  * @returns 0, or -1 on allocation failure with the sketch unchanged.
@@ -244,7 +315,7 @@ static int grow(rs_sketch_t *sk, uint32_t need) {
         while (newcap < need)
                 newcap <<= 1;
 
-        nb = calloc(newcap, sizeof(*nb));
+        nb = ring_alloc(sk, newcap);
         if (!nb)
                 return -1;
 
@@ -254,10 +325,73 @@ static int grow(rs_sketch_t *sk, uint32_t need) {
 
                 nb[(uint32_t)idx & (newcap - 1)] = *slot(sk, idx);
         }
-        free(sk->bins);
+        ring_release(sk, sk->bins, cap, sk->lo, sk->nspan);
         sk->bins = nb;
         sk->mask = newcap - 1;
         return 0;
+}
+
+rs_sketch_pool_t *rs_sketch_pool_new(double relative_accuracy) {
+        rs_sketch_pool_t *pool;
+
+        if (!(relative_accuracy >= RS_SKETCH_MIN_ACCURACY &&
+              relative_accuracy < 1.0))
+                return NULL;
+        if (!(pool = calloc(1, sizeof(*pool))))
+                return NULL;
+        pool->accuracy = relative_accuracy;
+        return pool;
+}
+
+void rs_sketch_pool_destroy(rs_sketch_pool_t *pool) {
+        size_t   i;
+        unsigned c;
+
+        if (!pool)
+                return;
+        for (i = 0; i < pool->sketches.cnt; i++)
+                free(pool->sketches.items[i]);
+        free(pool->sketches.items);
+        for (c = 0; c < SKETCH_RING_SIZES; c++) {
+                for (i = 0; i < pool->rings[c].cnt; i++)
+                        free(pool->rings[c].items[i]);
+                free(pool->rings[c].items);
+        }
+        free(pool);
+}
+
+rs_sketch_t *rs_sketch_pool_get(rs_sketch_pool_t *pool) {
+        rs_sketch_t *sk;
+
+        if (pool->sketches.cnt > 0)
+                return pool->sketches.items[--pool->sketches.cnt];
+        if ((sk = rs_sketch_new(pool->accuracy)))
+                sk->pool = pool;
+        return sk;
+}
+
+void rs_sketch_pool_put(rs_sketch_pool_t *pool, rs_sketch_t *sk) {
+        if (!sk)
+                return;
+        /* The ring goes to whichever sketch grows next; the handle waits
+         * compact, as rs_sketch_pool_get() promises. */
+        ring_release(sk, sk->bins, sketch_cap(sk), sk->lo,
+                     sk->ring ? sk->nspan : 0);
+        sk->bins = NULL;
+        sk->mask = 0;
+        sketch_clear(sk);
+        if (sk->pool != pool || ptr_push(&pool->sketches, sk) == -1)
+                rs_sketch_destroy(sk);
+}
+
+size_t rs_sketch_pool_memory(const rs_sketch_pool_t *pool) {
+        size_t   bytes = pool->sketches.cnt * sizeof(rs_sketch_t);
+        unsigned c;
+
+        for (c = 0; c < SKETCH_RING_SIZES; c++)
+                bytes += pool->rings[c].cnt * sizeof(double) *
+                         ((size_t)SKETCH_INITIAL_BINS << c);
+        return bytes;
 }
 
 /**
@@ -734,6 +868,63 @@ int rs_sketch_quantile(const rs_sketch_t *sk, double q, double *out) {
         return 0;
 }
 
+int rs_sketch_quantiles(const rs_sketch_t *sk, const double *qs, size_t n,
+                        double *out) {
+        bucket_iter_t it;
+        double        gamma, cum, c = 0, rank;
+        int64_t       idx = 0;
+        size_t        i;
+        int           more = 1, have = 0;
+
+        for (i = 0; i < n; i++) {
+                if (!(qs[i] >= 0 && qs[i] <= 1))
+                        return -1;
+                if (i > 0 && qs[i] < qs[i - 1]) {
+                        /* Out of order: one walk each. */
+                        for (i = 0; i < n; i++)
+                                if (rs_sketch_quantile(sk, qs[i], &out[i]))
+                                        return -1;
+                        return 0;
+                }
+        }
+        if (!(sk->count > 0))
+                return -1;
+
+        /* rs_sketch_quantile()'s rules, with its running sum carried from
+         * one rank to the next: the ranks ascend, so the bucket where each
+         * is passed comes at or after the previous one's, and the sums are
+         * the same additions in the same order (it adds +0 for an empty
+         * ring slot, which changes no sum). */
+        gamma = (1.0 + sk->accuracy) / (1.0 - sk->accuracy);
+        cum   = sk->zero;
+        iter_init(&it, sk);
+        for (i = 0; i < n; i++) {
+                if (qs[i] == 0 || qs[i] == 1) {
+                        out[i] = qs[i] == 0 ? sk->min : sk->max;
+                        continue;
+                }
+                rank = qs[i] * (sk->count - 1);
+                if (sk->zero > rank) {
+                        out[i] = clamp(sk, 0);
+                        continue;
+                }
+                /* The bucket found for the previous rank may pass this one
+                 * too: cum already includes it. */
+                while (!(have && cum > rank) && more) {
+                        if ((more = iter_next(&it, &idx, &c))) {
+                                cum += c;
+                                have = 1;
+                        }
+                }
+                if (have && cum > rank)
+                        out[i] = clamp(sk, pow(gamma, (double)idx) *
+                                               (2.0 / (gamma + 1.0)));
+                else
+                        out[i] = sk->max;
+        }
+        return 0;
+}
+
 /*
  * Encoding
  */
@@ -775,13 +966,16 @@ static void put_count(writer_t *w, double c) {
 }
 
 static int is_small_int(double c) {
-        return c >= 0 && c < SKETCH_INT_LIMIT && c == floor(c);
+        /* Below 2^53 the conversion is exact for integers, and truncates
+         * anything else: no libm floor() per bucket. */
+        return c >= 0 && c < SKETCH_INT_LIMIT && (double)(uint64_t)c == c;
 }
 
-static void encode(const rs_sketch_t *sk, writer_t *w) {
+/* Writes the sketch, which has \p nbuckets non-empty buckets. */
+static void encode(const rs_sketch_t *sk, writer_t *w, uint64_t nbuckets) {
         int           empty = !(sk->count > 0);
         int64_t       idx, prev = 0;
-        uint64_t      n = 0;
+        uint64_t      n;
         double        c;
         bucket_iter_t it;
 
@@ -794,11 +988,7 @@ static void encode(const rs_sketch_t *sk, writer_t *w) {
         put_double(w, empty ? 0 : sk->max);
         put_count(w, sk->zero);
         put_count(w, sk->collapsed);
-
-        iter_init(&it, sk);
-        while (iter_next(&it, &idx, &c))
-                n++;
-        put_varint(w, n);
+        put_varint(w, nbuckets);
 
         /* The same bytes from either mode: only the non-empty buckets, in
          * index order, are written. */
@@ -818,13 +1008,19 @@ size_t rs_sketch_serialize(const rs_sketch_t *sk, void *buf, size_t size) {
         writer_t      w = {NULL, 0, 1};
         int64_t       idx;
         double        c;
+        uint64_t      n = 0;
         bucket_iter_t it;
 
+        /* One walk learns both the bucket count and whether every count
+         * is a small integer. */
         w.varint_counts = is_small_int(sk->count) && is_small_int(sk->zero) &&
                           is_small_int(sk->collapsed);
         iter_init(&it, sk);
-        while (w.varint_counts && iter_next(&it, &idx, &c))
-                w.varint_counts = is_small_int(c);
+        while (iter_next(&it, &idx, &c)) {
+                n++;
+                if (w.varint_counts && !is_small_int(c))
+                        w.varint_counts = 0;
+        }
 
         /* A buffer that surely fits (every field and bucket at its longest)
          * is written in one pass; otherwise measure first, so a short
@@ -833,16 +1029,16 @@ size_t rs_sketch_serialize(const rs_sketch_t *sk, void *buf, size_t size) {
             size >= 2 + 7 * 10 + 10 +
                         20 * (size_t)(sk->ring ? sk->nspan : sk->ncomp)) {
                 w.buf = buf;
-                encode(sk, &w);
+                encode(sk, &w, n);
                 return w.pos;
         }
-        encode(sk, &w);
+        encode(sk, &w, n);
         if (w.pos <= size && buf) {
                 size_t need = w.pos;
 
                 w.buf = buf;
                 w.pos = 0;
-                encode(sk, &w);
+                encode(sk, &w, n);
                 return need;
         }
         return w.pos;

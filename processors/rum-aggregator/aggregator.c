@@ -145,8 +145,7 @@ struct agg_s {
         unsigned char          *outbuf; /* one encoded RumAggregate */
         size_t                  outbuf_size;
 
-        rs_sketch_t **pool; /* reset sketches for reuse */
-        size_t        pool_cnt, pool_cap;
+        rs_sketch_pool_t *skpool; /* sketches and their rings, recycled */
 
         rs_pg_batch_t *b_views;
         rs_pg_batch_t *b_aggs;
@@ -209,30 +208,12 @@ static void fl_destroy(freelist_t *fl) {
         free(fl->items);
 }
 
-/*
- * Sketch pool.
- */
 static rs_sketch_t *sketch_get(agg_t *a) {
-        if (a->pool_cnt > 0)
-                return a->pool[--a->pool_cnt];
-        return rs_sketch_new(a->conf->relative_accuracy);
+        return rs_sketch_pool_get(a->skpool);
 }
 
 static void sketch_put(agg_t *a, rs_sketch_t *sk) {
-        if (!sk)
-                return;
-        if (a->pool_cnt == a->pool_cap) {
-                size_t        n  = a->pool_cap ? a->pool_cap * 2 : 256;
-                rs_sketch_t **np = realloc(a->pool, n * sizeof(*np));
-                if (!np) {
-                        rs_sketch_destroy(sk);
-                        return;
-                }
-                a->pool     = np;
-                a->pool_cap = n;
-        }
-        rs_sketch_reset(sk);
-        a->pool[a->pool_cnt++] = sk;
+        rs_sketch_pool_put(a->skpool, sk);
 }
 
 static void seg_release(agg_t *a, seg_t *seg) {
@@ -787,7 +768,9 @@ oom:
  */
 static int summarize(agg_t *a, const acc_t *acc, const char *name,
                      const char *unit, rs_metric_summary_t *m, size_t *offp) {
-        size_t off = *offp, sklen;
+        static const double qs[4] = {0.50, 0.75, 0.95, 0.99};
+        size_t              off   = *offp, sklen;
+        double              pct[4];
 
         while ((sklen = rs_sketch_serialize(acc->sk, a->skbuf + off,
                                             a->skbuf_size - off)) >
@@ -808,11 +791,12 @@ static int summarize(agg_t *a, const acc_t *acc, const char *name,
         m->needs_improvement = acc->rated[RS_RATING_NEEDS_IMPROVEMENT];
         m->poor              = acc->rated[RS_RATING_POOR];
         m->sketch_len        = sklen;
-        rs_sketch_quantile(acc->sk, 0.50, &m->p50);
-        rs_sketch_quantile(acc->sk, 0.75, &m->p75);
-        rs_sketch_quantile(acc->sk, 0.95, &m->p95);
-        rs_sketch_quantile(acc->sk, 0.99, &m->p99);
-        *offp = off + sklen;
+        rs_sketch_quantiles(acc->sk, qs, 4, pct);
+        m->p50 = pct[0];
+        m->p75 = pct[1];
+        m->p95 = pct[2];
+        m->p99 = pct[3];
+        *offp  = off + sklen;
         return 0;
 }
 
@@ -1176,7 +1160,8 @@ agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
         }
         a->conf       = conf;
         a->skbuf_size = 64 * 1024;
-        if (!(a->skbuf = malloc(a->skbuf_size))) {
+        if (!(a->skbuf = malloc(a->skbuf_size)) ||
+            !(a->skpool = rs_sketch_pool_new(conf->relative_accuracy))) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
@@ -1240,8 +1225,6 @@ fail:
 }
 
 void agg_destroy(agg_t *a) {
-        size_t i;
-
         if (!a)
                 return;
         /* The stream's last checkpoint still calls back into us. */
@@ -1254,9 +1237,7 @@ void agg_destroy(agg_t *a) {
         rs_rum_event_decoder_destroy(a->dec);
         rs_pii_destroy(a->pii);
         rs_avro_registry_destroy(a->reg);
-        for (i = 0; i < a->pool_cnt; i++)
-                rs_sketch_destroy(a->pool[i]);
-        free(a->pool);
+        rs_sketch_pool_destroy(a->skpool);
         fl_destroy(&a->seg_fl);
         fl_destroy(&a->entry_fl);
         free(a->skbuf);
@@ -1266,8 +1247,8 @@ void agg_destroy(agg_t *a) {
 int agg_run(agg_t *a) {
         int ret = rs_stream_run(a->stream);
 
-        rs_log_info("peak open aggregates: %" PRId64 ", sketches pooled: %zu",
-                    a->peak_aggs, a->pool_cnt);
+        rs_log_info("peak open aggregates: %" PRId64 ", sketch pool: %zu KiB",
+                    a->peak_aggs, rs_sketch_pool_memory(a->skpool) / 1024);
         return ret;
 }
 

@@ -2,7 +2,8 @@
  * test_sketch: accuracy against exact quantiles on skewed distributions,
  * weights, merge == union (also under the bin cap), the wire format (round
  * trips, every truncation, garbage and bit flips), edge inputs, and that
- * the compact storage of small sketches never shows in results or bytes.
+ * the compact storage of small sketches never shows in results or bytes,
+ * nor does recycling through a pool, and the one-walk quantiles.
  *
  * All data comes from a seeded splitmix64, so every run sees the same
  * numbers.
@@ -1515,6 +1516,126 @@ static void test_compact_memory(void) {
         rs_sketch_destroy(nback);
 }
 
+/* A sketch of one of several shapes: a few values (compact), a narrow or
+ * a wide spread (rings of different sizes), zeros, or enough range to hit
+ * the bin cap. */
+static void fill_shape(rs_sketch_t *sk, rs_sketch_t *twin, int shape) {
+        int    n     = shape == 0 ? 1 + (int)(rng_next() % RS_SKETCH_COMPACT)
+                                  : 20 + (int)(rng_next() % 400);
+        double sigma = shape == 1 ? 0.3 : shape == 2 ? 2.0 : 25.0;
+        int    k;
+
+        for (k = 0; k < n; k++) {
+                double v =
+                    k % 7 == 0 && shape == 2 ? 0 : rng_lognormal(6, sigma);
+                double w = 1 + (double)(rng_next() % 4);
+
+                if (v > DBL_MAX)
+                        v = DBL_MAX;
+                RS_CHECK(rs_sketch_add(sk, v, w) == 0);
+                RS_CHECK(rs_sketch_add(twin, v, w) == 0);
+        }
+}
+
+/* Pooled sketches give exactly what fresh ones give, whatever they held
+ * before; rings are recycled, so the pool stops growing once a workload
+ * repeats, and what it holds never exceeds the peak in use. */
+static void test_pool(void) {
+        rs_sketch_pool_t *pool = rs_sketch_pool_new(0.01);
+        rs_sketch_t      *live[64], *fresh[64];
+        size_t            mem_after[4] = {0}, bound;
+        int               round, i, mismatches = 0;
+
+        RS_CHECK(rs_sketch_pool_new(0) == NULL);
+        RS_CHECK(rs_sketch_pool_new(1) == NULL);
+        RS_CHECK(pool != NULL);
+        RS_CHECK(rs_sketch_pool_memory(pool) == 0);
+        for (round = 0; round < 4; round++) {
+                /* Rounds 1 to 3 repeat round 1's workload. */
+                rng_seed(round == 0 ? 11 : 12);
+                for (i = 0; i < 64; i++) {
+                        live[i]  = rs_sketch_pool_get(pool);
+                        fresh[i] = rs_sketch_new(0.01);
+                        RS_CHECK(live[i] && rs_sketch_count(live[i]) == 0);
+                        fill_shape(live[i], fresh[i], (i + !!round) % 4);
+                }
+                /* Merging into a pooled sketch takes its ring from the pool
+                 * too. */
+                for (i = 0; i < 8; i++) {
+                        RS_CHECK(rs_sketch_merge(live[i], live[i + 8]) == 0);
+                        RS_CHECK(rs_sketch_merge(fresh[i], fresh[i + 8]) == 0);
+                }
+                for (i = 0; i < 64; i++) {
+                        if (!same_sketch(live[i], fresh[i]))
+                                mismatches++;
+                        rs_sketch_destroy(fresh[i]);
+                }
+                for (i = 0; i < 64; i++)
+                        rs_sketch_pool_put(pool, live[i]);
+                mem_after[round] = rs_sketch_pool_memory(pool);
+        }
+        RS_CHECK_MSG(mismatches == 0, "%d pooled sketches differ", mismatches);
+        printf("  pool after each round: %zu, %zu, %zu, %zu bytes\n",
+               mem_after[0], mem_after[1], mem_after[2], mem_after[3]);
+        RS_CHECK(mem_after[1] >= mem_after[0]);
+        RS_CHECK(mem_after[2] == mem_after[1]);
+        RS_CHECK(mem_after[3] == mem_after[1]);
+        /* 64 handles and at most one ring of each size per handle. */
+        bound = 64 * (rs_sketch_memory(live[0]) +
+                      2 * RS_SKETCH_MAX_BINS * sizeof(double));
+        RS_CHECK(mem_after[3] <= bound);
+
+        /* A handle comes back compact: no ring, whatever it held. */
+        live[0]  = rs_sketch_pool_get(pool);
+        fresh[0] = rs_sketch_new(0.01);
+        RS_CHECK(rs_sketch_memory(live[0]) == rs_sketch_memory(fresh[0]));
+        rs_sketch_destroy(fresh[0]);
+        /* Destroying a pooled sketch instead of returning it is fine. */
+        rs_sketch_destroy(live[0]);
+        rs_sketch_pool_put(pool, NULL);
+        rs_sketch_pool_destroy(pool);
+        rs_sketch_pool_destroy(NULL);
+}
+
+/* rs_sketch_quantiles() gives bit for bit what one rs_sketch_quantile()
+ * per q gives, in or out of order, at 0 and 1, on repeats, on zeros and
+ * collapsed buckets. */
+static void test_quantiles_walk(void) {
+        static const double qs_asc[]   = {0,    0.001, 0.01, 0.25, 0.5,   0.5,
+                                          0.75, 0.9,   0.95, 0.99, 0.999, 1};
+        static const double qs_mixed[] = {0.99, 0.5, 1, 0, 0.75, 0.5};
+        const size_t        na         = sizeof(qs_asc) / sizeof(qs_asc[0]);
+        const size_t        nm         = sizeof(qs_mixed) / sizeof(qs_mixed[0]);
+        double              got[16], one, bad[2] = {0.5, 1.5};
+        rs_sketch_t        *sk, *twin, *empty    = rs_sketch_new(0.01);
+        int                 t, bad_cnt = 0;
+        size_t              i;
+
+        rng_seed(77);
+        for (t = 0; t < 400; t++) {
+                sk   = rs_sketch_new(0.01);
+                twin = rs_sketch_new(0.01);
+                fill_shape(sk, twin, t % 4);
+                RS_CHECK(rs_sketch_quantiles(sk, qs_asc, na, got) == 0);
+                for (i = 0; i < na; i++)
+                        if (rs_sketch_quantile(sk, qs_asc[i], &one) != 0 ||
+                            memcmp(&one, &got[i], sizeof(one)))
+                                bad_cnt++;
+                RS_CHECK(rs_sketch_quantiles(sk, qs_mixed, nm, got) == 0);
+                for (i = 0; i < nm; i++)
+                        if (rs_sketch_quantile(sk, qs_mixed[i], &one) != 0 ||
+                            memcmp(&one, &got[i], sizeof(one)))
+                                bad_cnt++;
+                RS_CHECK(rs_sketch_quantiles(sk, bad, 2, got) == -1);
+                rs_sketch_destroy(sk);
+                rs_sketch_destroy(twin);
+        }
+        RS_CHECK_MSG(bad_cnt == 0, "%d quantiles differ", bad_cnt);
+        RS_CHECK(rs_sketch_quantiles(empty, qs_asc, na, got) == -1);
+        RS_CHECK(rs_sketch_quantiles(empty, qs_asc, 0, got) == -1);
+        rs_sketch_destroy(empty);
+}
+
 int main(void) {
         test_distributions();
         test_weights();
@@ -1531,5 +1652,7 @@ int main(void) {
         test_compact_growth();
         test_compact_collapsed();
         test_compact_memory();
+        test_pool();
+        test_quantiles_walk();
         return RS_TEST_DONE();
 }

@@ -36,7 +36,8 @@
 /* Finer accuracies would push bucket indices past int32 (and gamma to 1). */
 #define RS_SKETCH_MIN_ACCURACY 1e-6
 
-typedef struct rs_sketch_s rs_sketch_t;
+typedef struct rs_sketch_s      rs_sketch_t;
+typedef struct rs_sketch_pool_s rs_sketch_pool_t;
 
 /** @brief New empty sketch. @returns NULL if \p relative_accuracy is not in
  *         [RS_SKETCH_MIN_ACCURACY, 1) or on allocation failure. Caller frees
@@ -46,6 +47,34 @@ void         rs_sketch_destroy(rs_sketch_t *sk);
 
 /** @brief Empties the sketch, keeping its allocation for reuse. */
 void rs_sketch_reset(rs_sketch_t *sk);
+
+/*
+ * Pool: recycled sketches for a processor that opens and closes many of
+ * them (one per aggregate and window). Handles and bucket rings are kept
+ * apart: a sketch taken from the pool starts compact, without a ring, and
+ * takes one from the pool's rings only when it grows past the compact
+ * pairs; returned, its ring goes back (zeroed) to be taken by whichever
+ * sketch grows next. So rings are allocated only for the peak number of
+ * busy sketches, not for every handle that was ever busy once, and a
+ * steady stream allocates (and first-touches) no memory at all. Neither is
+ * ever more than the peak in use. Not thread-safe: one pool per thread.
+ */
+
+/** @brief New empty pool of sketches of \p relative_accuracy.
+ *  @returns NULL on a bad accuracy or allocation failure. */
+rs_sketch_pool_t *rs_sketch_pool_new(double relative_accuracy);
+/** @brief Frees the pool and what it holds. Sketches taken from it must
+ *         have been returned or destroyed before. */
+void rs_sketch_pool_destroy(rs_sketch_pool_t *pool);
+/** @brief An empty sketch, recycled or new; give it back with
+ *         rs_sketch_pool_put() (or rs_sketch_destroy()).
+ *  @returns NULL on allocation failure. */
+rs_sketch_t *rs_sketch_pool_get(rs_sketch_pool_t *pool);
+/** @brief Empties \p sk (taken from \p pool, may be NULL) and keeps it and
+ *         its ring for reuse. */
+void rs_sketch_pool_put(rs_sketch_pool_t *pool, rs_sketch_t *sk);
+/** @brief Bytes of heap the pool holds for reuse. */
+size_t rs_sketch_pool_memory(const rs_sketch_pool_t *pool);
 
 /** @brief Adds \p value with \p weight.
  *  @returns 0, or -1 if value is negative/not finite or weight <= 0 /
@@ -74,6 +103,15 @@ double rs_sketch_collapsed(const rs_sketch_t *sk);
  * @returns 0, or -1 if the sketch is empty or q is outside [0, 1].
  */
 int rs_sketch_quantile(const rs_sketch_t *sk, double q, double *out);
+
+/**
+ * @brief rs_sketch_quantile() of each of \p n quantiles \p qs, in one walk
+ *        over the buckets when they are in ascending order: out[i] is
+ *        exactly what rs_sketch_quantile(sk, qs[i], ...) gives.
+ * @returns 0, or -1 if the sketch is empty or a q is outside [0, 1].
+ */
+int rs_sketch_quantiles(const rs_sketch_t *sk, const double *qs, size_t n,
+                        double *out);
 
 /**
  * @brief Serializes into \p buf of \p size bytes.
