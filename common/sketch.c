@@ -101,9 +101,13 @@ struct rs_sketch_s {
         double  accuracy;
         uint8_t ring;  /* 1: buckets in bins; 0: in cidx/cw, bins all zero */
         uint8_t ncomp; /* compact buckets in use */
-        int32_t cidx[RS_SKETCH_COMPACT]; /* ascending */
-        double  cw[RS_SKETCH_COMPACT];   /* each > 0 */
-        rs_sketch_pool_t *pool;          /* where rings come from, or NULL */
+        /* 1 once a weight that is not a whole number below 2^53 came in.
+         * While 0 and count < 2^53, every count is a whole number (sums of
+         * such stay exact), which serialization then need not check. */
+        uint8_t           frac;
+        int32_t           cidx[RS_SKETCH_COMPACT]; /* ascending */
+        double            cw[RS_SKETCH_COMPACT];   /* each > 0 */
+        rs_sketch_pool_t *pool; /* where rings come from, or NULL */
 };
 
 /* Ring sizes are powers of two from SKETCH_INITIAL_BINS to the cap. */
@@ -123,6 +127,12 @@ struct rs_sketch_pool_s {
         ptr_list_t rings[SKETCH_RING_SIZES]; /* all zero, by size */
 };
 
+
+static inline int is_small_int(double c) {
+        /* Below 2^53 the conversion is exact for integers, and truncates
+         * anything else: no libm floor() per bucket. */
+        return c >= 0 && c < SKETCH_INT_LIMIT && (double)(uint64_t)c == c;
+}
 
 static inline int32_t value_index(const rs_sketch_t *sk, double value) {
         double  t = log(value) * sk->inv_log_gamma;
@@ -154,6 +164,7 @@ static void sketch_clear(rs_sketch_t *sk) {
         sk->hi        = 0;
         sk->ring      = 0;
         sk->ncomp     = 0;
+        sk->frac      = 0;
 }
 
 /**
@@ -597,28 +608,33 @@ static inline int add_at(rs_sketch_t *sk, int32_t idx, double weight) {
         return add_compact(sk, idx, weight);
 }
 
-int rs_sketch_add(rs_sketch_t *sk, double value, double weight) {
-        double count, sum;
+/* Written so that NaN fails every test. */
+static inline int add_input_ok(double value, double weight) {
+        return value >= 0 && value <= DBL_MAX && weight > 0 &&
+               weight <= DBL_MAX;
+}
 
-        /* Written so that NaN fails every test. */
-        if (!(value >= 0 && value <= DBL_MAX && weight > 0 &&
-              weight <= DBL_MAX))
-                return -1;
+/* rs_sketch_add() of a good value and weight; idx is the value's bucket
+ * (unused at or below RS_SKETCH_MIN_VALUE). */
+static inline int add_checked(rs_sketch_t *sk, double value, double weight,
+                              int32_t idx) {
+        double count = sk->count + weight;
+        double sum   = sk->sum + value * weight;
 
-        count = sk->count + weight;
-        sum   = sk->sum + value * weight;
         /* Keeping every total finite keeps the serialized form valid. */
         if (!(count <= DBL_MAX && sum <= DBL_MAX))
                 return -1;
 
         if (value > RS_SKETCH_MIN_VALUE) {
-                if (add_at(sk, value_index(sk, value), weight) == -1)
+                if (add_at(sk, idx, weight) == -1)
                         return -1;
         } else {
                 sk->zero += weight;
                 value += 0.0; /* -0.0 becomes +0.0, so min never reads -0 */
         }
 
+        if (!sk->frac && !is_small_int(weight))
+                sk->frac = 1;
         sk->count = count;
         sk->sum   = sum;
         if (value < sk->min)
@@ -626,6 +642,39 @@ int rs_sketch_add(rs_sketch_t *sk, double value, double weight) {
         if (value > sk->max)
                 sk->max = value;
         return 0;
+}
+
+int rs_sketch_add(rs_sketch_t *sk, double value, double weight) {
+        if (!add_input_ok(value, weight))
+                return -1;
+        return add_checked(sk, value, weight,
+                           value > RS_SKETCH_MIN_VALUE ? value_index(sk, value)
+                                                       : 0);
+}
+
+int rs_sketch_add_many(rs_sketch_t *const *sks, size_t n, double value,
+                       double weight) {
+        int32_t idx = 0;
+        size_t  i;
+        int     ret = 0;
+
+        if (!add_input_ok(value, weight))
+                return -1;
+        if (n == 0)
+                return 0;
+        /* One logarithm for all: sketches of one accuracy agree on it. */
+        if (value > RS_SKETCH_MIN_VALUE)
+                idx = value_index(sks[0], value);
+        for (i = 0; i < n; i++) {
+                int32_t k = idx;
+
+                if (value > RS_SKETCH_MIN_VALUE &&
+                    sks[i]->inv_log_gamma != sks[0]->inv_log_gamma)
+                        k = value_index(sks[i], value);
+                if (add_checked(sks[i], value, weight, k) == -1)
+                        ret = -1;
+        }
+        return ret;
 }
 
 /* How many pairs merging compact src into compact dst leaves, with
@@ -765,6 +814,7 @@ int rs_sketch_merge(rs_sketch_t *dst, const rs_sketch_t *src) {
 
         dst->collapsed += src_collapsed;
         dst->zero += src->zero;
+        dst->frac |= src->frac;
         dst->count = count;
         dst->sum   = sum;
         if (src->min < dst->min)
@@ -965,17 +1015,23 @@ static void put_count(writer_t *w, double c) {
                 put_double(w, c);
 }
 
-static int is_small_int(double c) {
-        /* Below 2^53 the conversion is exact for integers, and truncates
-         * anything else: no libm floor() per bucket. */
-        return c >= 0 && c < SKETCH_INT_LIMIT && (double)(uint64_t)c == c;
+
+static size_t varint_len(uint64_t v) {
+        size_t n = 1;
+
+        while (v >= 0x80) {
+                v >>= 7;
+                n++;
+        }
+        return n;
 }
 
-/* Writes the sketch, which has \p nbuckets non-empty buckets. */
-static void encode(const rs_sketch_t *sk, writer_t *w, uint64_t nbuckets) {
+/* Writes the sketch in one walk over its buckets. */
+static void encode(const rs_sketch_t *sk, writer_t *w) {
         int           empty = !(sk->count > 0);
         int64_t       idx, prev = 0;
         uint64_t      n;
+        size_t        at, nlen;
         double        c;
         bucket_iter_t it;
 
@@ -988,7 +1044,10 @@ static void encode(const rs_sketch_t *sk, writer_t *w, uint64_t nbuckets) {
         put_double(w, empty ? 0 : sk->max);
         put_count(w, sk->zero);
         put_count(w, sk->collapsed);
-        put_varint(w, nbuckets);
+        /* The bucket count goes before the buckets but is known after
+         * them: they are written one byte on, and moved up if the count
+         * needs more than that byte. */
+        at = w->pos++;
 
         /* The same bytes from either mode: only the non-empty buckets, in
          * index order, are written. */
@@ -1002,24 +1061,33 @@ static void encode(const rs_sketch_t *sk, writer_t *w, uint64_t nbuckets) {
                 put_count(w, c);
                 prev = idx;
         }
+        nlen = varint_len(n);
+        if (w->buf) {
+                writer_t cw = {w->buf, at, 0};
+
+                if (nlen > 1)
+                        memmove(w->buf + at + nlen, w->buf + at + 1,
+                                w->pos - at - 1);
+                put_varint(&cw, n);
+        }
+        w->pos += nlen - 1;
 }
 
 size_t rs_sketch_serialize(const rs_sketch_t *sk, void *buf, size_t size) {
         writer_t      w = {NULL, 0, 1};
         int64_t       idx;
         double        c;
-        uint64_t      n = 0;
         bucket_iter_t it;
 
-        /* One walk learns both the bucket count and whether every count
-         * is a small integer. */
-        w.varint_counts = is_small_int(sk->count) && is_small_int(sk->zero) &&
-                          is_small_int(sk->collapsed);
-        iter_init(&it, sk);
-        while (iter_next(&it, &idx, &c)) {
-                n++;
-                if (w.varint_counts && !is_small_int(c))
-                        w.varint_counts = 0;
+        /* Whole weights give whole counts: only a sketch that took a
+         * fraction needs its counts looked at. */
+        if (sk->frac || !(sk->count < SKETCH_INT_LIMIT)) {
+                w.varint_counts = is_small_int(sk->count) &&
+                                  is_small_int(sk->zero) &&
+                                  is_small_int(sk->collapsed);
+                iter_init(&it, sk);
+                while (w.varint_counts && iter_next(&it, &idx, &c))
+                        w.varint_counts = is_small_int(c);
         }
 
         /* A buffer that surely fits (every field and bucket at its longest)
@@ -1029,16 +1097,16 @@ size_t rs_sketch_serialize(const rs_sketch_t *sk, void *buf, size_t size) {
             size >= 2 + 7 * 10 + 10 +
                         20 * (size_t)(sk->ring ? sk->nspan : sk->ncomp)) {
                 w.buf = buf;
-                encode(sk, &w, n);
+                encode(sk, &w);
                 return w.pos;
         }
-        encode(sk, &w, n);
+        encode(sk, &w);
         if (w.pos <= size && buf) {
                 size_t need = w.pos;
 
                 w.buf = buf;
                 w.pos = 0;
-                encode(sk, &w, n);
+                encode(sk, &w);
                 return need;
         }
         return w.pos;
@@ -1288,6 +1356,7 @@ rs_sketch_t *rs_sketch_deserialize(const void *buf, size_t len, char *errstr,
         sk->max       = max;
         sk->zero      = zero;
         sk->collapsed = collapsed;
+        sk->frac      = !r.varint_counts;
         ok            = 1;
 out:
         if (!ok) {

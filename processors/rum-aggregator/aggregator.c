@@ -506,24 +506,48 @@ static int custom_get(agg_t *a, rs_stream_part_t *part, tenant_t *t,
 /*
  * Accumulation.
  */
-static int seg_add(agg_t *a, seg_t *seg, const rs_rum_event_t *ev,
-                   double weight, int metric_cnt) {
-        int i;
+/* The segments an event counts in: the roll-up first, then its device,
+ * connection and country. */
+enum { SEG_ALL, SEG_DEVICE, SEG_CONN, SEG_COUNTRY, SEG_CNT };
 
-        seg->events++;
-        seg->page_views += weight;
+/**
+ * @brief Adds the event to its segments: the vitals to all four, the
+ *        navigation timings (the metrics from RS_METRIC_VITAL_CNT up to
+ *        \p metric_cnt) to the roll-up only. Each value's bucket and
+ *        rating are worked out once for all of them.
+ * @returns 0, or -1 out of memory.
+ */
+static int segs_add(agg_t *a, seg_t *const segs[SEG_CNT],
+                    const rs_rum_event_t *ev, double weight, int metric_cnt) {
+        rs_sketch_t *sks[SEG_CNT];
+        int          i, k;
+
+        for (k = 0; k < SEG_CNT; k++) {
+                segs[k]->events++;
+                segs[k]->page_views += weight;
+        }
         for (i = 0; i < metric_cnt; i++) {
-                double v = ev->metrics[i];
-                acc_t *acc;
+                double v     = ev->metrics[i];
+                int    rated = i < RS_METRIC_VITAL_CNT;
+                int    n = rated ? SEG_CNT : 1, rating = 0;
+
                 if (isnan(v))
                         continue;
-                acc = &seg->m[i];
-                if (!acc->sk && !(acc->sk = sketch_get(a)))
-                        return -1;
-                rs_sketch_add(acc->sk, v, weight);
-                acc->samples++;
-                if (i < RS_METRIC_VITAL_CNT)
-                        acc->rated[rs_metric_rate((rs_metric_t)i, v)] += weight;
+                if (rated)
+                        rating = rs_metric_rate((rs_metric_t)i, v);
+                for (k = 0; k < n; k++) {
+                        acc_t *acc = &segs[k]->m[i];
+
+                        if (!acc->sk && !(acc->sk = sketch_get(a)))
+                                return -1;
+                        sks[k] = acc->sk;
+                        acc->samples++;
+                        if (rated)
+                                acc->rated[rating] += weight;
+                }
+                /* Validation bounded the value and the weight: no sketch
+                 * can refuse them. */
+                rs_sketch_add_many(sks, (size_t)n, v, weight);
         }
         return 0;
 }
@@ -726,19 +750,21 @@ static void on_message(void *opaque, rs_stream_part_t *part,
         }
 
         weight = 1.0 / ev.sample_rate;
-        if (seg_add(a, &e->all, &ev, weight,
-                    a->conf->navigation_timing ? RS_METRIC_CNT
-                                               : RS_METRIC_VITAL_CNT) == -1)
-                goto oom;
         {
-                seg_t *dev = seg_lazy(a, &e->device[device_of(ev.device_type)]);
-                seg_t *conn =
+                seg_t *segs[SEG_CNT];
+
+                segs[SEG_ALL] = &e->all;
+                segs[SEG_DEVICE] =
+                    seg_lazy(a, &e->device[device_of(ev.device_type)]);
+                segs[SEG_CONN] =
                     seg_lazy(a, &e->conn[conn_of(ev.connection_type)]);
-                seg_t *cty = country_seg(a, e, country_of(ev.country));
-                if (!dev || !conn || !cty ||
-                    seg_add(a, dev, &ev, weight, RS_METRIC_VITAL_CNT) == -1 ||
-                    seg_add(a, conn, &ev, weight, RS_METRIC_VITAL_CNT) == -1 ||
-                    seg_add(a, cty, &ev, weight, RS_METRIC_VITAL_CNT) == -1)
+                segs[SEG_COUNTRY] = country_seg(a, e, country_of(ev.country));
+                if (!segs[SEG_DEVICE] || !segs[SEG_CONN] ||
+                    !segs[SEG_COUNTRY] ||
+                    segs_add(a, segs, &ev, weight,
+                             a->conf->navigation_timing
+                                 ? RS_METRIC_CNT
+                                 : RS_METRIC_VITAL_CNT) == -1)
                         goto oom;
         }
         if (custom_add_all(a, part, t, e, &ev, weight, replay) == -1)

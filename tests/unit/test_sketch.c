@@ -1636,6 +1636,57 @@ static void test_quantiles_walk(void) {
         rs_sketch_destroy(empty);
 }
 
+/* rs_sketch_add_many() leaves every sketch as rs_sketch_add() would,
+ * including one of another accuracy, zeros and a sketch that refuses. */
+static void test_add_many(void) {
+        rs_sketch_t *many[4], *one[4];
+        double       acc[4] = {0.01, 0.01, 0.02, 0.01};
+        int          k, i, differ = 0;
+
+        for (i = 0; i < 4; i++) {
+                many[i] = rs_sketch_new(acc[i]);
+                one[i]  = rs_sketch_new(acc[i]);
+        }
+        rng_seed(5);
+        for (k = 0; k < 20000; k++) {
+                double v = k % 13 == 0 ? 0 : rng_lognormal(7, 1.5);
+                double w = 1 + (double)(rng_next() % 3) / 2;
+
+                /* Some values skip the last sketch, as a metric counts in
+                 * fewer segments. */
+                size_t n = k % 5 == 0 ? 3 : 4;
+
+                RS_CHECK(rs_sketch_add_many(many, n, v, w) == 0);
+                for (i = 0; i < (int)n; i++)
+                        RS_CHECK(rs_sketch_add(one[i], v, w) == 0);
+        }
+        for (i = 0; i < 4; i++)
+                if (!same_sketch(many[i], one[i]))
+                        differ++;
+        RS_CHECK_MSG(differ == 0, "%d sketches differ", differ);
+
+        /* Bad input: nothing anywhere. */
+        RS_CHECK(rs_sketch_add_many(many, 4, -1, 1) == -1);
+        RS_CHECK(rs_sketch_add_many(many, 4, NAN, 1) == -1);
+        RS_CHECK(rs_sketch_add_many(many, 4, 5, 0) == -1);
+        RS_CHECK(rs_sketch_add_many(many, 0, 5, 1) == 0);
+        for (i = 0; i < 4; i++)
+                RS_CHECK(same_sketch(many[i], one[i]));
+
+        /* One sketch near the top refuses; the others take the value. */
+        RS_CHECK(rs_sketch_add(many[1], DBL_MAX / 2, 1.5) == 0);
+        RS_CHECK(rs_sketch_add(one[1], DBL_MAX / 2, 1.5) == 0);
+        RS_CHECK(rs_sketch_add_many(many, 4, DBL_MAX / 2, 1) == -1);
+        RS_CHECK(rs_sketch_add(one[1], DBL_MAX / 2, 1) == -1);
+        for (i = 0; i < 4; i++) {
+                if (i != 1)
+                        RS_CHECK(rs_sketch_add(one[i], DBL_MAX / 2, 1) == 0);
+                RS_CHECK_MSG(same_sketch(many[i], one[i]), "sketch %d", i);
+                rs_sketch_destroy(many[i]);
+                rs_sketch_destroy(one[i]);
+        }
+}
+
 int main(void) {
         test_distributions();
         test_weights();
@@ -1654,5 +1705,6 @@ int main(void) {
         test_compact_memory();
         test_pool();
         test_quantiles_walk();
+        test_add_many();
         return RS_TEST_DONE();
 }

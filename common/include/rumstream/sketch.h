@@ -82,6 +82,14 @@ size_t rs_sketch_pool_memory(const rs_sketch_pool_t *pool);
  *           allocation failure (nothing is added). */
 int rs_sketch_add(rs_sketch_t *sk, double value, double weight);
 
+/** @brief rs_sketch_add() of one value to each of \p n sketches (the
+ *         segments an event counts in), its bucket worked out once.
+ *  @returns 0, or -1 if the value or weight is bad (nothing added) or if
+ *           any sketch refused it (that one is unchanged, the others took
+ *           it). */
+int rs_sketch_add_many(rs_sketch_t *const *sks, size_t n, double value,
+                       double weight);
+
 /** @brief Adds all of \p src into \p dst.
  *  @returns 0, or -1 if their accuracies differ, if count or sum would
  *           overflow to infinity, or on allocation failure (dst unchanged). */
