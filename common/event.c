@@ -1126,7 +1126,7 @@ typedef struct wbuf_s {
         size_t         len, size;
 } wbuf_t;
 
-static void w_raw(wbuf_t *w, const void *src, size_t n) {
+static inline void w_raw(wbuf_t *w, const void *src, size_t n) {
         if (n > 0 && w->len + n <= w->size)
                 memcpy(w->p + w->len, src, n);
         w->len += n;
@@ -1145,7 +1145,14 @@ static void w_long(wbuf_t *w, int64_t v) {
         w_raw(w, tmp, n);
 }
 
-static void w_double(wbuf_t *w, double d) {
+/* Avro's doubles are IEEE 754 little endian: the host's bytes as they
+ * are on a little-endian host. */
+static inline void w_double(wbuf_t *w, double d) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (w->len + 8 <= w->size)
+                memcpy(w->p + w->len, &d, 8);
+        w->len += 8;
+#else
         unsigned char tmp[8];
         uint64_t      u;
         int           i;
@@ -1154,6 +1161,7 @@ static void w_double(wbuf_t *w, double d) {
         for (i = 0; i < 8; i++)
                 tmp[i] = (unsigned char)(u >> (8 * i));
         w_raw(w, tmp, 8);
+#endif
 }
 
 static void w_bytes(wbuf_t *w, const void *b, size_t n) {

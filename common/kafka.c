@@ -17,8 +17,14 @@ struct rs_kafka_producer_s {
         uint64_t    delivered;
         uint64_t    failed;
         uint64_t    failed_at_sync; /* failures already reported by a sync */
+        uint64_t    produced;
         char        last_error[256];
 };
+
+/* Delivery reports are served every this many messages (and whenever the
+ * queue is full, and by every sync): a poll per message cost more than the
+ * rest of producing one. */
+#define PRODUCE_POLL_EVERY 64
 
 struct rs_kafka_mock_s {
         rd_kafka_t *rk; /* the mock cluster's book-keeping handle */
@@ -255,7 +261,8 @@ int rs_kafka_produce(rs_kafka_producer_t *p, const char *topic, const void *key,
                          rd_kafka_err2str(err));
                 return -1;
         }
-        rd_kafka_poll(p->rk, 0);
+        if (++p->produced % PRODUCE_POLL_EVERY == 0)
+                rd_kafka_poll(p->rk, 0);
         return 0;
 }
 

@@ -744,8 +744,17 @@ void rs_pg_batch_str(rs_pg_batch_t *b, const char *s) {
                 return;
         out = b->buf + b->len;
         while (*p) {
-                size_t n;
+                const unsigned char *run = p;
+                size_t               n;
 
+                /* Most text needs nothing done: copy it a run at a time. */
+                while (*p >= 0x20 && *p < 0x80 && *p != '\\')
+                        p++;
+                if (p > run) {
+                        memcpy(out, run, (size_t)(p - run));
+                        out += p - run;
+                        continue;
+                }
                 if (*p < 0x80) {
                         switch (*p) {
                         case '\\':
@@ -827,10 +836,11 @@ static size_t fmt_hex_double(char *out, double v) {
         *p++ = 'x';
         *p++ = exp ? '1' : '0';
         if (mant) {
-                while (!(mant & 0xf)) {
-                        mant >>= 4;
-                        digits--;
-                }
+                /* Trailing zero digits are left out. */
+                int zeros = __builtin_ctzll(mant) / 4;
+
+                mant >>= 4 * zeros;
+                digits -= zeros;
                 *p++ = '.';
                 for (i = digits - 1; i >= 0; i--) {
                         p[i] = hex[mant & 0xf];
@@ -852,23 +862,36 @@ static size_t fmt_hex_double(char *out, double v) {
         return (size_t)(p - out);
 }
 
-void rs_pg_batch_f64(rs_pg_batch_t *b, double v) {
-        char tmp[40];
+/* The longest fmt_hex_double(): "-0x1." 13 digits "p-1022". */
+#define HEX_DOUBLE_MAX 24
 
+void rs_pg_batch_f64(rs_pg_batch_t *b, double v) {
         if (!isfinite(v)) {
                 rs_pg_batch_null(b);
                 return;
         }
-        add_text(b, tmp, fmt_hex_double(tmp, v));
+        if (value_begin(b, HEX_DOUBLE_MAX) == -1)
+                return;
+        b->len += fmt_hex_double(b->buf + b->len, v);
 }
 
 void rs_pg_batch_bool(rs_pg_batch_t *b, int v) {
         add_text(b, v ? "t" : "f", 1);
 }
 
+/* "00" to "ff": two characters per byte from one lookup. */
+static const char hex_pairs[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void rs_pg_batch_bytea(rs_pg_batch_t *b, const void *buf, size_t len) {
-        static const char    hex[] = "0123456789abcdef";
-        const unsigned char *p     = buf;
+        const unsigned char *p = buf;
         char                *out;
         size_t               i;
 
@@ -883,10 +906,8 @@ void rs_pg_batch_bytea(rs_pg_batch_t *b, const void *buf, size_t len) {
         *out++ = '\\';
         *out++ = '\\';
         *out++ = 'x';
-        for (i = 0; i < len; i++) {
-                *out++ = hex[p[i] >> 4];
-                *out++ = hex[p[i] & 0x0f];
-        }
+        for (i = 0; i < len; i++, out += 2)
+                memcpy(out, hex_pairs + 2 * p[i], 2);
         b->len = (size_t)(out - b->buf);
 }
 

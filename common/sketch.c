@@ -121,10 +121,15 @@ typedef struct ptr_list_s {
         size_t cnt, cap;
 } ptr_list_t;
 
+/* Bucket values (pow() is most of a quantile's cost) for the indices
+ * around 0, which hold every timing in ms and every CLS score. */
+#define SKETCH_VALUE_TABLE 2048
+
 struct rs_sketch_pool_s {
         double     accuracy;
-        ptr_list_t sketches;                 /* empty, compact, no ring */
-        ptr_list_t rings[SKETCH_RING_SIZES]; /* all zero, by size */
+        double     value[SKETCH_VALUE_TABLE]; /* of index i - TABLE / 2 */
+        ptr_list_t sketches;                  /* empty, compact, no ring */
+        ptr_list_t rings[SKETCH_RING_SIZES];  /* all zero, by size */
 };
 
 
@@ -342,8 +347,23 @@ static int grow(rs_sketch_t *sk, uint32_t need) {
         return 0;
 }
 
+/* What a quantile in bucket idx reports, before clamping. */
+static double bucket_value_of(double accuracy, int64_t idx) {
+        double gamma = (1.0 + accuracy) / (1.0 - accuracy);
+
+        return pow(gamma, (double)idx) * (2.0 / (gamma + 1.0));
+}
+
+static double bucket_value(const rs_sketch_t *sk, int64_t idx) {
+        if (sk->pool && idx >= -SKETCH_VALUE_TABLE / 2 &&
+            idx < SKETCH_VALUE_TABLE / 2)
+                return sk->pool->value[idx + SKETCH_VALUE_TABLE / 2];
+        return bucket_value_of(sk->accuracy, idx);
+}
+
 rs_sketch_pool_t *rs_sketch_pool_new(double relative_accuracy) {
         rs_sketch_pool_t *pool;
+        int               i;
 
         if (!(relative_accuracy >= RS_SKETCH_MIN_ACCURACY &&
               relative_accuracy < 1.0))
@@ -351,6 +371,9 @@ rs_sketch_pool_t *rs_sketch_pool_new(double relative_accuracy) {
         if (!(pool = calloc(1, sizeof(*pool))))
                 return NULL;
         pool->accuracy = relative_accuracy;
+        for (i = 0; i < SKETCH_VALUE_TABLE; i++)
+                pool->value[i] = bucket_value_of(
+                    relative_accuracy, (int64_t)i - SKETCH_VALUE_TABLE / 2);
         return pool;
 }
 
@@ -888,7 +911,7 @@ static int rank_bucket(const rs_sketch_t *sk, double rank, double cum,
 }
 
 int rs_sketch_quantile(const rs_sketch_t *sk, double q, double *out) {
-        double  rank, gamma;
+        double  rank;
         int64_t idx;
 
         if (!(q >= 0 && q <= 1) || !(sk->count > 0))
@@ -912,16 +935,14 @@ int rs_sketch_quantile(const rs_sketch_t *sk, double q, double *out) {
                 *out = sk->max;
                 return 0;
         }
-        /* Derived here rather than kept in every sketch. */
-        gamma = (1.0 + sk->accuracy) / (1.0 - sk->accuracy);
-        *out  = clamp(sk, pow(gamma, (double)idx) * (2.0 / (gamma + 1.0)));
+        *out = clamp(sk, bucket_value(sk, idx));
         return 0;
 }
 
 int rs_sketch_quantiles(const rs_sketch_t *sk, const double *qs, size_t n,
                         double *out) {
         bucket_iter_t it;
-        double        gamma, cum, c = 0, rank;
+        double        cum, c = 0, rank;
         int64_t       idx = 0;
         size_t        i;
         int           more = 1, have = 0;
@@ -945,8 +966,7 @@ int rs_sketch_quantiles(const rs_sketch_t *sk, const double *qs, size_t n,
          * is passed comes at or after the previous one's, and the sums are
          * the same additions in the same order (it adds +0 for an empty
          * ring slot, which changes no sum). */
-        gamma = (1.0 + sk->accuracy) / (1.0 - sk->accuracy);
-        cum   = sk->zero;
+        cum = sk->zero;
         iter_init(&it, sk);
         for (i = 0; i < n; i++) {
                 if (qs[i] == 0 || qs[i] == 1) {
@@ -967,8 +987,7 @@ int rs_sketch_quantiles(const rs_sketch_t *sk, const double *qs, size_t n,
                         }
                 }
                 if (have && cum > rank)
-                        out[i] = clamp(sk, pow(gamma, (double)idx) *
-                                               (2.0 / (gamma + 1.0)));
+                        out[i] = clamp(sk, bucket_value(sk, idx));
                 else
                         out[i] = sk->max;
         }
@@ -999,13 +1018,20 @@ static void put_varint(writer_t *w, uint64_t v) {
         put_u8(w, (unsigned)v);
 }
 
+/* IEEE 754 little endian: the host's bytes on a little-endian host. */
 static void put_double(writer_t *w, double d) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (w->buf)
+                memcpy(w->buf + w->pos, &d, 8);
+        w->pos += 8;
+#else
         uint64_t bits;
         int      i;
 
         memcpy(&bits, &d, sizeof(bits));
         for (i = 0; i < 8; i++)
                 put_u8(w, (unsigned)(bits >> (8 * i)) & 0xff);
+#endif
 }
 
 static void put_count(writer_t *w, double c) {

@@ -285,10 +285,33 @@ static int device_of(const char *s) {
 static int conn_of(const char *s) {
         int i;
 
-        for (i = 0; i < CONN_UNKNOWN; i++)
-                if (!strcmp(s, conn_names[i]))
-                        return i;
-        return CONN_UNKNOWN;
+        /* The names differ in their first character: one compare. */
+        switch (s[0]) {
+        case 's':
+                i = CONN_SLOW2G;
+                break;
+        case '2':
+                i = CONN_2G;
+                break;
+        case '3':
+                i = CONN_3G;
+                break;
+        case '4':
+                i = CONN_4G;
+                break;
+        case '5':
+                i = CONN_5G;
+                break;
+        case 'w':
+                i = CONN_WIFI;
+                break;
+        case 'e':
+                i = CONN_ETHERNET;
+                break;
+        default:
+                return CONN_UNKNOWN;
+        }
+        return strcmp(s, conn_names[i]) ? CONN_UNKNOWN : i;
 }
 
 /* ISO 3166-1 alpha-2 packed in 16 bits; anything else is "ZZ" (unknown). */
