@@ -30,6 +30,12 @@
  * An attempt is abandoned after ATTEMPT_MAX_MS (libpq's connect_timeout
  * applies to blocking connects only); host name lookup still blocks.
  *
+ * A batch made with rs_pg_batch_new_typed() knows each column's type and
+ * keeps its rows in COPY's binary format instead (COPY ... WITH (FORMAT
+ * binary)): no doubles to format, no hex, no escapes. Binary values must
+ * match the column types exactly, so the first flush of such a batch
+ * checks them against the catalog and refuses a mismatch by name.
+ *
  * Strings are sent as UTF-8 (client_encoding is set on connect); invalid
  * sequences are replaced by U+FFFD so that one bad string cannot make every
  * retry of a transaction fail.
@@ -83,7 +89,32 @@ struct rs_pg_batch_s {
         size_t row_start; /* where the open row begins in buf */
         size_t row_vals;  /* values appended to the open row */
         int    row_oom;   /* the open row lost a value to malloc failure */
+
+        char *types;         /* typed (binary) batches: one letter a column */
+        int   types_checked; /* against the catalog, once */
+        char  bad_value[96]; /* the first value given a column of another
+                                type, which fails every flush */
 };
+
+/* Column types of a typed batch, and their catalog types (pg_type oids). */
+static const struct {
+        char        code;
+        const char *name;
+        unsigned    oid;
+} col_types[] = {{'t', "text", 25},
+                 {'i', "bigint", 20},
+                 {'f', "double precision", 701},
+                 {'b', "bytea", 17},
+                 {'z', "timestamptz", 1184},
+                 {'o', "boolean", 16}};
+
+/* COPY binary's file header: signature, flags, header extension length. */
+static const char copy_bin_header[19] = "PGCOPY\n\377\r\n\0"
+                                        "\0\0\0\0"
+                                        "\0\0\0\0";
+static const char copy_bin_trailer[2] = "\377\377";
+/* Microseconds from the Unix epoch to PostgreSQL's, 2000-01-01. */
+#define PG_EPOCH_US INT64_C(946684800000000)
 
 /* libpq's messages span lines ("...failed: Connection refused\n\tIs the
  * server running...\n"): make them one line for errstr and the log. */
@@ -578,7 +609,8 @@ static char *build_flush_sql(const rs_pg_batch_t *b) {
                b->table, b->table);
         sb_add(&sb, "COPY \"" STAGE_PREFIX "%s\" (", b->table);
         sb_columns(&sb, b->columns, 0, b->ncols, "");
-        sb_add(&sb, ") FROM STDIN;\nINSERT INTO \"%s\" (", b->table);
+        sb_add(&sb, ") FROM STDIN%s;\nINSERT INTO \"%s\" (",
+               b->types ? " WITH (FORMAT binary)" : "", b->table);
         sb_columns(&sb, b->columns, 0, b->ncols, "");
         sb_add(&sb, ") SELECT ");
         sb_columns(&sb, b->columns, 0, b->ncols, "");
@@ -602,14 +634,30 @@ static char *build_flush_sql(const rs_pg_batch_t *b) {
         return sb.s;
 }
 
-rs_pg_batch_t *rs_pg_batch_new(const char *table, const char *const *columns,
-                               size_t ncols, size_t nkey) {
+static int type_code_ok(char c) {
+        size_t k;
+
+        for (k = 0; k < sizeof(col_types) / sizeof(col_types[0]); k++)
+                if (col_types[k].code == c)
+                        return 1;
+        return 0;
+}
+
+static rs_pg_batch_t *batch_new(const char *table, const char *const *columns,
+                                const char *types, size_t ncols, size_t nkey) {
         rs_pg_batch_t *b = NULL;
         size_t         i, j;
 
         if (!ident_ok(table, IDENT_MAX - strlen(STAGE_PREFIX)) || !columns ||
-            ncols == 0 || nkey == 0 || nkey > ncols)
+            ncols == 0 || nkey == 0 || nkey > ncols || ncols > INT16_MAX)
                 return NULL;
+        if (types) {
+                if (strlen(types) != ncols)
+                        return NULL;
+                for (i = 0; i < ncols; i++)
+                        if (!type_code_ok(types[i]))
+                                return NULL;
+        }
         for (i = 0; i < ncols; i++) {
                 if (!ident_ok(columns[i], IDENT_MAX))
                         return NULL;
@@ -630,6 +678,8 @@ rs_pg_batch_t *rs_pg_batch_new(const char *table, const char *const *columns,
         for (i = 0; i < ncols; i++)
                 if (!(b->columns[i] = strdup(columns[i])))
                         goto fail;
+        if (types && !(b->types = strdup(types)))
+                goto fail;
         if (!(b->flush_sql = build_flush_sql(b)))
                 goto fail;
         return b;
@@ -637,6 +687,18 @@ rs_pg_batch_t *rs_pg_batch_new(const char *table, const char *const *columns,
 fail:
         rs_pg_batch_destroy(b);
         return NULL;
+}
+
+rs_pg_batch_t *rs_pg_batch_new(const char *table, const char *const *columns,
+                               size_t ncols, size_t nkey) {
+        return batch_new(table, columns, NULL, ncols, nkey);
+}
+
+rs_pg_batch_t *rs_pg_batch_new_typed(const char        *table,
+                                     const char *const *columns,
+                                     const char *types, size_t ncols,
+                                     size_t nkey) {
+        return types ? batch_new(table, columns, types, ncols, nkey) : NULL;
 }
 
 void rs_pg_batch_destroy(rs_pg_batch_t *b) {
@@ -650,6 +712,7 @@ void rs_pg_batch_destroy(rs_pg_batch_t *b) {
         free(b->columns);
         free(b->table);
         free(b->flush_sql);
+        free(b->types);
         free(b->buf);
         free(b);
 }
@@ -713,12 +776,213 @@ static size_t utf8_seq_len(const unsigned char *s) {
         return n;
 }
 
+/*
+ * Typed batches: COPY binary. A row is a 16-bit field count and then each
+ * field as a 32-bit length (-1 for NULL) and its bytes, all big endian.
+ */
+static inline void put_be(char *p, uint64_t v, int bytes) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                            \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* The common sizes as one swap and one store. */
+        if (bytes == 8) {
+                v = __builtin_bswap64(v);
+                memcpy(p, &v, 8);
+                return;
+        }
+        if (bytes == 4) {
+                uint32_t w = __builtin_bswap32((uint32_t)v);
+                memcpy(p, &w, 4);
+                return;
+        }
+#endif
+        while (bytes-- > 0) {
+                p[bytes] = (char)(v & 0xff);
+                v >>= 8;
+        }
+}
+
+static const char *type_name(char code) {
+        size_t k;
+
+        for (k = 0; k < sizeof(col_types) / sizeof(col_types[0]); k++)
+                if (col_types[k].code == code)
+                        return col_types[k].name;
+        return "?";
+}
+
+/**
+ * @brief Starts the next field of the open row of a typed batch, to hold
+ *        at most \p max bytes of column type \p type (0: any, for NULL).
+ * @returns the offset of its bytes in b->buf (its length goes 4 bytes
+ *          before, written by bin_end()), or (size_t)-1 if the row lost
+ *          it: out of memory, more values than columns, or a value of
+ *          another type than the column's, which also fails every flush
+ *          (a programming error must not pass for data).
+ */
+static inline size_t bin_begin(rs_pg_batch_t *b, char type, size_t max) {
+        size_t col = b->row_vals++;
+
+        if (col >= b->ncols)
+                return (size_t)-1;
+        if (type && b->types[col] != type) {
+                if (!b->bad_value[0])
+                        snprintf(b->bad_value, sizeof(b->bad_value),
+                                 "column %s is %s, given %s", b->columns[col],
+                                 type_name(b->types[col]), type_name(type));
+                b->row_oom = 1;
+                return (size_t)-1;
+        }
+        if (b->len + 2 + 4 + max > b->cap && reserve(b, 2 + 4 + max) == -1)
+                return (size_t)-1;
+        if (col == 0) {
+                put_be(b->buf + b->len, b->ncols, 2);
+                b->len += 2;
+        }
+        return b->len + 4;
+}
+
+/* Ends the field begun at \p at with \p n bytes (-1: NULL). */
+static inline void bin_end(rs_pg_batch_t *b, size_t at, int64_t n) {
+        put_be(b->buf + at - 4, (uint64_t)n, 4);
+        b->len = at + (n > 0 ? (size_t)n : 0);
+}
+
+static inline void bin_fixed(rs_pg_batch_t *b, char type, uint64_t v,
+                             int bytes) {
+        size_t at = bin_begin(b, type, (size_t)bytes);
+
+        if (at == (size_t)-1)
+                return;
+        put_be(b->buf + at, v, bytes);
+        bin_end(b, at, bytes);
+}
+
+static void bin_null(rs_pg_batch_t *b, char type) {
+        size_t at = bin_begin(b, type, 0);
+
+        if (at != (size_t)-1)
+                bin_end(b, at, -1);
+}
+
+/* The text of \p s as UTF-8, invalid sequences replaced by U+FFFD. */
+static void bin_str(rs_pg_batch_t *b, const char *s) {
+        const unsigned char *p = (const unsigned char *)s;
+        size_t               at, n;
+        char                *out;
+
+        /* Worst case: every byte becomes U+FFFD (3 bytes). */
+        if ((at = bin_begin(b, 't', strlen(s) * 3)) == (size_t)-1)
+                return;
+        out = b->buf + at;
+        while (*p) {
+                const unsigned char *run = p;
+
+                while (*p && *p < 0x80)
+                        p++;
+                if (p > run) {
+                        memcpy(out, run, (size_t)(p - run));
+                        out += p - run;
+                        continue;
+                }
+                if ((n = utf8_seq_len(p)) > 0) {
+                        memcpy(out, p, n);
+                        out += n;
+                        p += n;
+                } else {
+                        memcpy(out, "\xef\xbf\xbd", 3);
+                        out += 3;
+                        p++;
+                }
+        }
+        bin_end(b, at, out - (b->buf + at));
+}
+
+/**
+ * @brief Checks the batch's column types against the table's, once.
+ * @returns 0, or -1 with errstr naming the first column that differs.
+ */
+static int check_types(PGconn *conn, rs_pg_batch_t *b, char *errstr,
+                       size_t errstr_size) {
+        char      sql[256];
+        PGresult *res;
+        size_t    i, k;
+        int       r, ok = 1;
+
+        if (b->types_checked)
+                return 0;
+        snprintf(sql, sizeof(sql),
+                 "SELECT attname, atttypid FROM pg_attribute WHERE attrelid "
+                 "= '\"%s\"'::regclass AND attnum > 0 AND NOT attisdropped",
+                 b->table);
+        res = PQexec(conn, sql);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                result_err(conn, res, errstr, errstr_size);
+                PQclear(res);
+                return -1;
+        }
+        for (i = 0; ok && i < b->ncols; i++) {
+                unsigned want = 0, got = 0;
+
+                for (k = 0; k < sizeof(col_types) / sizeof(col_types[0]); k++)
+                        if (col_types[k].code == b->types[i])
+                                want = col_types[k].oid;
+                for (r = 0; r < PQntuples(res); r++)
+                        if (!strcmp(PQgetvalue(res, r, 0), b->columns[i]))
+                                got = (unsigned)strtoul(PQgetvalue(res, r, 1),
+                                                        NULL, 10);
+                /* varchar's binary form is text's. */
+                if (got != want && !(want == 25 && got == 1043)) {
+                        set_err(errstr, errstr_size,
+                                "%s.%s: the batch writes %s, the column's "
+                                "type (oid %u) is not that",
+                                b->table, b->columns[i], type_name(b->types[i]),
+                                got);
+                        ok = 0;
+                }
+        }
+        PQclear(res);
+        if (ok)
+                b->types_checked = 1;
+        return ok ? 0 : -1;
+}
+
+void rs_pg_batch_ts(rs_pg_batch_t *b, int64_t ms) {
+        char tmp[64];
+
+        if (b->types) {
+                bin_fixed(b, 'z', (uint64_t)(ms * 1000 - PG_EPOCH_US), 8);
+                return;
+        }
+        rs_pg_timestamp(ms, tmp, sizeof(tmp));
+        rs_pg_batch_str(b, tmp);
+}
+
 size_t rs_pg_batch_offset(const rs_pg_batch_t *b) {
-        return b->len;
+        /* A typed row's first value follows its field count. */
+        return b->len + (b->types && b->row_vals == 0 ? 2 : 0);
 }
 
 void rs_pg_batch_copy_values(rs_pg_batch_t *b, const rs_pg_batch_t *src,
                              size_t from, size_t to, size_t ncols) {
+        if (b->types || src->types) {
+                size_t at;
+
+                /* Fields carry their lengths: copied as they are, between
+                 * batches of one kind. */
+                if (!b->types || !src->types || ncols == 0 || from > to ||
+                    b->row_vals + ncols > b->ncols)
+                        goto bad;
+                if ((at = bin_begin(b, 0, to - from)) == (size_t)-1)
+                        return;
+                memcpy(b->buf + at - 4, src->buf + from, to - from);
+                b->len = at - 4 + (to - from);
+                b->row_vals += ncols - 1;
+                return;
+        bad:
+                b->row_vals += ncols ? ncols : 1;
+                b->row_oom = 1;
+                return;
+        }
         /* A raw tab is always a separator (a tab in a value is escaped). */
         if (from < to && src->buf[from] == '\t')
                 from++;
@@ -735,6 +999,13 @@ void rs_pg_batch_str(rs_pg_batch_t *b, const char *s) {
         const unsigned char *p = (const unsigned char *)s;
         char                *out;
 
+        if (b->types) {
+                if (s)
+                        bin_str(b, s);
+                else
+                        bin_null(b, 't');
+                return;
+        }
         if (!s) {
                 rs_pg_batch_null(b);
                 return;
@@ -801,6 +1072,10 @@ void rs_pg_batch_i64(rs_pg_batch_t *b, int64_t v) {
         char     tmp[24], *p = tmp + sizeof(tmp);
         uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
+        if (b->types) {
+                bin_fixed(b, 'i', (uint64_t)v, 8);
+                return;
+        }
         do {
                 *--p = (char)('0' + u % 10);
                 u /= 10;
@@ -866,6 +1141,17 @@ static size_t fmt_hex_double(char *out, double v) {
 #define HEX_DOUBLE_MAX 24
 
 void rs_pg_batch_f64(rs_pg_batch_t *b, double v) {
+        if (b->types) {
+                uint64_t bits;
+
+                if (!isfinite(v)) {
+                        bin_null(b, 'f');
+                        return;
+                }
+                memcpy(&bits, &v, sizeof(bits));
+                bin_fixed(b, 'f', bits, 8);
+                return;
+        }
         if (!isfinite(v)) {
                 rs_pg_batch_null(b);
                 return;
@@ -876,6 +1162,10 @@ void rs_pg_batch_f64(rs_pg_batch_t *b, double v) {
 }
 
 void rs_pg_batch_bool(rs_pg_batch_t *b, int v) {
+        if (b->types) {
+                bin_fixed(b, 'o', v ? 1 : 0, 1);
+                return;
+        }
         add_text(b, v ? "t" : "f", 1);
 }
 
@@ -895,6 +1185,20 @@ void rs_pg_batch_bytea(rs_pg_batch_t *b, const void *buf, size_t len) {
         char                *out;
         size_t               i;
 
+        if (b->types) {
+                size_t at;
+
+                if (!buf && len) {
+                        bin_null(b, 'b');
+                        return;
+                }
+                if ((at = bin_begin(b, 'b', len)) == (size_t)-1)
+                        return;
+                if (len)
+                        memcpy(b->buf + at, buf, len);
+                bin_end(b, at, (int64_t)len);
+                return;
+        }
         if (!buf && len) {
                 rs_pg_batch_null(b);
                 return;
@@ -912,6 +1216,10 @@ void rs_pg_batch_bytea(rs_pg_batch_t *b, const void *buf, size_t len) {
 }
 
 void rs_pg_batch_null(rs_pg_batch_t *b) {
+        if (b->types) {
+                bin_null(b, 0);
+                return;
+        }
         add_text(b, "\\N", 2);
 }
 
@@ -922,9 +1230,10 @@ int rs_pg_batch_row_end(rs_pg_batch_t *b) {
                 b->row_oom  = 0;
                 return -1;
         }
-        b->buf[b->len++] = '\n';
-        b->row_start     = b->len;
-        b->row_vals      = 0;
+        if (!b->types)
+                b->buf[b->len++] = '\n';
+        b->row_start = b->len;
+        b->row_vals  = 0;
         b->rows++;
         return 0;
 }
@@ -950,9 +1259,15 @@ int rs_pg_batch_flush(rs_pg_t *pg, rs_pg_batch_t *b, char *errstr,
 
         if (b->rows == 0)
                 return 0;
+        if (b->bad_value[0]) {
+                set_err(errstr, errstr_size, "%s: %s", b->table, b->bad_value);
+                return -1;
+        }
         if (need_conn(pg, errstr, errstr_size) == -1)
                 return -1;
         conn = pg->conn;
+        if (b->types && check_types(conn, b, errstr, errstr_size) == -1)
+                goto out;
 
         res = PQexec(conn, b->flush_sql);
         if (PQresultStatus(res) != PGRES_COPY_IN) {
@@ -962,6 +1277,12 @@ int rs_pg_batch_flush(rs_pg_t *pg, rs_pg_batch_t *b, char *errstr,
         }
         PQclear(res);
 
+        if (b->types && PQputCopyData(conn, copy_bin_header,
+                                      (int)sizeof(copy_bin_header)) != 1) {
+                set_err(errstr, errstr_size, "COPY %s: %s", b->table,
+                        PQerrorMessage(conn));
+                goto drain;
+        }
         /* Only complete rows: an open row stays in the buffer. */
         for (off = 0; off < b->row_start; off += COPY_CHUNK) {
                 size_t n = b->row_start - off;
@@ -973,6 +1294,12 @@ int rs_pg_batch_flush(rs_pg_t *pg, rs_pg_batch_t *b, char *errstr,
                                 PQerrorMessage(conn));
                         goto drain;
                 }
+        }
+        if (b->types && PQputCopyData(conn, copy_bin_trailer,
+                                      (int)sizeof(copy_bin_trailer)) != 1) {
+                set_err(errstr, errstr_size, "COPY %s: %s", b->table,
+                        PQerrorMessage(conn));
+                goto drain;
         }
         if (PQputCopyEnd(conn, NULL) != 1) {
                 set_err(errstr, errstr_size, "COPY %s: %s", b->table,

@@ -5,7 +5,8 @@
  * naming file and line), batched upserts with strings that COPY must
  * escape, NULLs, exact doubles and bytea, re-upserts, two flushes of one
  * table in a transaction, rollback and retry, stored positions that never
- * move backwards, and recovery after the server kills the session.
+ * move backwards, recovery after the server kills the session, and typed
+ * batches (COPY binary) writing exactly what text batches write.
  */
 #include "pgtmp.h"
 #include "rs_test.h"
@@ -597,6 +598,169 @@ static void test_aggregates(rs_pg_t *pg) {
 
 /* Two batches of one table in one transaction; the second repeats the
  * first one's keys, which only works if the staging table was emptied. */
+/*
+ * Typed batches (COPY binary): the same values through a text batch and a
+ * typed one give the same rows, bit for bit; key values copied from one
+ * typed batch into another; a value of the wrong type and a table whose
+ * types differ fail the flush, naming the column.
+ */
+static const char *const typed_cols[] = {"k", "s", "d", "ts", "bl", "by", "s2"};
+static const char *const copy_cols[]  = {"k", "s", "ts", "d"};
+
+static void typed_row(rs_pg_batch_t *b, rs_pg_batch_t *c, int i) {
+        unsigned char bytes[64];
+        int64_t       k = i == 0 ? INT64_MIN : i == 1 ? INT64_MAX : i - 500;
+        size_t        from, to, n = (size_t)(i % 50), j;
+        double        d;
+        uint64_t      bits = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+
+        memcpy(&d, &bits, sizeof(d));
+        if (i % 3 == 0)
+                d = specials[i % 8];
+        else if (i % 17 == 0)
+                d = i % 2 ? INFINITY : NAN;
+        for (j = 0; j < n; j++)
+                bytes[j] =
+                    (unsigned char)(bits >> (j % 8 * 8)) ^ (unsigned char)j;
+
+        from = rs_pg_batch_offset(b);
+        rs_pg_batch_i64(b, k);
+        rs_pg_batch_str(b, i % 13 == 0 ? NULL : awkward[i % 10]);
+        to = rs_pg_batch_offset(b);
+        rs_pg_batch_f64(b, d);
+        rs_pg_batch_ts(
+            b, i % 11 == 0 ? 0 : (int64_t)i * 1234567891 % 4102444800000);
+        rs_pg_batch_bool(b, i % 2);
+        if (i % 19 == 0)
+                rs_pg_batch_null(b);
+        else
+                rs_pg_batch_bytea(b, bytes, n);
+        rs_pg_batch_str(b, i % 7 == 0 ? "z\xc3\xbcrich \xe2\x82\xac \xff bad"
+                                      : "plain");
+        /* c: (k, s) copied from b's open row, then its own values. */
+        rs_pg_batch_copy_values(c, b, from, to, 2);
+        rs_pg_batch_ts(c, (int64_t)i * 60000);
+        rs_pg_batch_f64(c, i * 0.25);
+        RS_CHECK_INT(rs_pg_batch_row_end(b), 0);
+        RS_CHECK_INT(rs_pg_batch_row_end(c), 0);
+}
+
+static void test_typed(rs_pg_t *pg) {
+        char           errstr[512] = "";
+        rs_pg_batch_t *ta, *tc, *ba, *bc, *batches[4];
+        int            i, n = 3000;
+
+        RS_CHECK(rs_pg_batch_new_typed("typed_a", typed_cols, NULL, 7, 1) ==
+                 NULL);
+        RS_CHECK(rs_pg_batch_new_typed("typed_a", typed_cols, "itfzob", 7, 1) ==
+                 NULL);
+        RS_CHECK(rs_pg_batch_new_typed("typed_a", typed_cols, "itfzobx", 7,
+                                       1) == NULL);
+        RS_CHECK_INT(
+            rs_pg_exec(pg,
+                       "CREATE TABLE typed_a (k bigint PRIMARY KEY, s text, "
+                       "d double precision, ts timestamptz, bl boolean, "
+                       "by bytea, s2 text);"
+                       "CREATE TABLE typed_b (LIKE typed_a INCLUDING ALL);"
+                       "CREATE TABLE copied_a (k bigint PRIMARY KEY, s text, "
+                       "ts timestamptz, d double precision);"
+                       "CREATE TABLE copied_b (LIKE copied_a INCLUDING ALL)",
+                       errstr, sizeof(errstr)),
+            0);
+        ta = rs_pg_batch_new("typed_a", typed_cols, 7, 1);
+        tc = rs_pg_batch_new("copied_a", copy_cols, 4, 1);
+        ba = rs_pg_batch_new_typed("typed_b", typed_cols, "itfzobt", 7, 1);
+        bc = rs_pg_batch_new_typed("copied_b", copy_cols, "itzf", 4, 1);
+        RS_CHECK(ta && tc && ba && bc);
+        if (!ta || !tc || !ba || !bc)
+                return;
+        for (i = 0; i < n; i++) {
+                typed_row(ta, tc, i);
+                typed_row(ba, bc, i);
+        }
+        batches[0] = ta;
+        batches[1] = tc;
+        batches[2] = ba;
+        batches[3] = bc;
+        RS_CHECK_MSG(flush_tx(pg, batches, 4, errstr, sizeof(errstr)) == 0,
+                     "%s", errstr);
+        RS_CHECK_INT(sql_ll("SELECT count(*) FROM typed_b"), n);
+        RS_CHECK_INT(sql_ll("SELECT count(*) FROM copied_b"), n);
+        /* Bit for bit: doubles compared as their bytes, so -0 and 0
+         * differ; NaN and infinities went in as NULL both ways. */
+        RS_CHECK_INT(sql_ll("SELECT count(*) FROM typed_a a JOIN typed_b b "
+                            "USING (k) WHERE float8send(a.d) IS NOT DISTINCT "
+                            "FROM float8send(b.d) AND a.s IS NOT DISTINCT FROM "
+                            "b.s AND a.ts = b.ts AND a.bl = b.bl AND a.by IS "
+                            "NOT DISTINCT FROM b.by AND a.s2 = b.s2"),
+                     n);
+        RS_CHECK_INT(sql_ll("SELECT count(*) FROM copied_a a JOIN copied_b b "
+                            "USING (k) WHERE a.s IS NOT DISTINCT FROM b.s AND "
+                            "a.ts = b.ts AND float8send(a.d) = "
+                            "float8send(b.d)"),
+                     n);
+        RS_CHECK_INT(sql_ll("SELECT count(*) FROM typed_b WHERE d IS NULL"),
+                     sql_ll("SELECT count(*) FROM typed_a WHERE d IS NULL"));
+        RS_CHECK_INT(sql_ll("SELECT count(*) FROM typed_b WHERE k IN "
+                            "(-9223372036854775808, 9223372036854775807)"),
+                     2);
+        RS_CHECK_INT(sql_ll("SELECT count(*) FROM typed_b WHERE s2 = "
+                            "'z\xc3\xbcrich \xe2\x82\xac \xef\xbf\xbd bad'"),
+                     (n + 6) / 7);
+        RS_CHECK_INT(sql_ll("SELECT count(*) FROM typed_b WHERE ts = "
+                            "'1970-01-01T00:00:00Z'"),
+                     (n + 10) / 11);
+        rs_pg_batch_clear(ta);
+        rs_pg_batch_clear(tc);
+        rs_pg_batch_clear(ba);
+        rs_pg_batch_clear(bc);
+
+        /* A text value for the timestamp column: the row is dropped and
+         * every flush fails, naming the column. */
+        rs_pg_batch_i64(ba, 1);
+        rs_pg_batch_str(ba, "x");
+        rs_pg_batch_f64(ba, 1);
+        rs_pg_batch_str(ba, "2024-05-01T12:00:00Z");
+        rs_pg_batch_bool(ba, 1);
+        rs_pg_batch_bytea(ba, "", 0);
+        rs_pg_batch_str(ba, "y");
+        RS_CHECK_INT(rs_pg_batch_row_end(ba), -1);
+        RS_CHECK_INT(rs_pg_batch_rows(ba), 0);
+        typed_row(ba, bc, 1);
+        RS_CHECK_INT(flush_tx(pg, &ba, 1, errstr, sizeof(errstr)), -1);
+        RS_CHECK_MSG(strstr(errstr, "typed_b: column ts is timestamptz, "
+                                    "given text") != NULL,
+                     "%s", errstr);
+
+        /* Types that are not the table's: refused on the first flush. */
+        {
+                rs_pg_batch_t *wrong = rs_pg_batch_new_typed(
+                    "typed_a", typed_cols, "itfzobi", 7, 1);
+
+                RS_CHECK(wrong != NULL);
+                if (!wrong)
+                        return;
+                rs_pg_batch_i64(wrong, 1);
+                rs_pg_batch_str(wrong, "x");
+                rs_pg_batch_f64(wrong, 1);
+                rs_pg_batch_ts(wrong, 0);
+                rs_pg_batch_bool(wrong, 1);
+                rs_pg_batch_null(wrong);
+                rs_pg_batch_i64(wrong, 7);
+                RS_CHECK_INT(rs_pg_batch_row_end(wrong), 0);
+                RS_CHECK_INT(flush_tx(pg, &wrong, 1, errstr, sizeof(errstr)),
+                             -1);
+                RS_CHECK_MSG(strstr(errstr, "typed_a.s2: the batch writes "
+                                            "bigint") != NULL,
+                             "%s", errstr);
+                rs_pg_batch_destroy(wrong);
+        }
+        rs_pg_batch_destroy(ta);
+        rs_pg_batch_destroy(tc);
+        rs_pg_batch_destroy(ba);
+        rs_pg_batch_destroy(bc);
+}
+
 static void test_flush_twice(rs_pg_t *pg) {
         rs_pg_batch_t *b1 = rs_pg_batch_new("rum_page_views", pv_cols, 9, 5);
         rs_pg_batch_t *b2 = rs_pg_batch_new("rum_page_views", pv_cols, 9, 5);
@@ -919,6 +1083,7 @@ int main(void) {
         test_migrate_errors(pg);
         test_page_views(pg);
         test_aggregates(pg);
+        test_typed(pg);
         test_flush_twice(pg);
         test_rollback_retry();
         test_positions(pg);

@@ -78,12 +78,33 @@ rs_pg_batch_t *rs_pg_batch_new(const char *table, const char *const *columns,
                                size_t ncols, size_t nkey);
 void           rs_pg_batch_destroy(rs_pg_batch_t *b);
 
+/**
+ * @brief rs_pg_batch_new() for columns of known types, one letter each in
+ *        \p types: 't' text, 'i' bigint, 'f' double precision, 'b' bytea,
+ *        'z' timestamptz, 'o' boolean. Its rows travel in COPY's binary
+ *        format: nothing is formatted or escaped. Each value must be
+ *        appended with the function of its column's type (rs_pg_batch_ts
+ *        for timestamps, rs_pg_batch_null for any); a value of another
+ *        type drops its row and fails every later flush, naming the
+ *        column, and so does a table whose types differ (checked on the
+ *        first flush). rs_pg_batch_copy_values() copies only between
+ *        typed batches.
+ * @returns NULL on bad arguments or allocation failure.
+ */
+rs_pg_batch_t *rs_pg_batch_new_typed(const char        *table,
+                                     const char *const *columns,
+                                     const char *types, size_t ncols,
+                                     size_t nkey);
+
 /* Append one column value to the current row, in column order. */
 void rs_pg_batch_str(rs_pg_batch_t *b, const char *s); /* NULL -> NULL */
 /** @brief Writes \p ms (since the epoch) as a timestamptz literal
  *         "YYYY-MM-DD hh:mm:ss.mmm+00" into \p buf (at least 32 bytes). */
 void rs_pg_timestamp(int64_t ms, char *buf, size_t size);
 void rs_pg_batch_i64(rs_pg_batch_t *b, int64_t v);
+/** @brief A timestamptz of \p ms since the epoch (the literal of
+ *         rs_pg_timestamp() in a batch of text rows). */
+void rs_pg_batch_ts(rs_pg_batch_t *b, int64_t ms);
 void rs_pg_batch_f64(rs_pg_batch_t *b, double v); /* NAN/inf -> NULL */
 void rs_pg_batch_bool(rs_pg_batch_t *b, int v);
 void rs_pg_batch_bytea(rs_pg_batch_t *b, const void *buf, size_t len);
