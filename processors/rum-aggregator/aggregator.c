@@ -849,17 +849,15 @@ static int summarize(agg_t *a, const acc_t *acc, const char *name,
         return 0;
 }
 
-/* A closed window being emitted, its times formatted once for all rows. */
+/* A closed window being emitted. */
 typedef struct win_out_s {
         int64_t start, end;
-        char    ts_start[64], ts_end[64];
 } win_out_t;
 
 static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
                     const char *seg_value, const seg_t *seg,
                     const win_out_t *w) {
         const int64_t       start = w->start, end = w->end;
-        const char         *ts_start = w->ts_start, *ts_end = w->ts_end;
         rs_metric_summary_t sums[RS_METRIC_CNT + RS_AGG_MAX_CUSTOM];
         rs_metric_t         metrics[RS_METRIC_CNT + RS_AGG_MAX_CUSTOM];
         rs_rum_aggregate_t  agg;
@@ -943,9 +941,9 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
         rs_pg_batch_str(a->b_views, e->route->name);
         rs_pg_batch_str(a->b_views, seg_type);
         rs_pg_batch_str(a->b_views, seg_value);
-        rs_pg_batch_str(a->b_views, ts_start);
+        rs_pg_batch_ts(a->b_views, start);
         key_to = rs_pg_batch_offset(a->b_views);
-        rs_pg_batch_str(a->b_views, ts_end);
+        rs_pg_batch_ts(a->b_views, end);
         end_to = rs_pg_batch_offset(a->b_views);
         rs_pg_batch_i64(a->b_views, seg->events);
         rs_pg_batch_f64(a->b_views, seg->page_views);
@@ -1027,9 +1025,6 @@ static int on_emit(void *opaque, rs_stream_part_t *part) {
                 emit_ctx_t ctx = {.a = a};
                 ctx.w.start    = start;
                 ctx.w.end      = start + rs_window_size(part->win);
-                rs_pg_timestamp(ctx.w.start, ctx.w.ts_start,
-                                sizeof(ctx.w.ts_start));
-                rs_pg_timestamp(ctx.w.end, ctx.w.ts_end, sizeof(ctx.w.ts_end));
                 if (data)
                         rs_map64_foreach(data, emit_entry_cb, &ctx);
                 window_free(a, data);
@@ -1219,8 +1214,12 @@ agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
             !(a->dec = rs_rum_event_decoder_new(a->reg, errstr, errstr_size)) ||
             !(a->pii = rs_pii_new(NULL, errstr, errstr_size)))
                 goto fail;
-        a->b_views  = rs_pg_batch_new("rum_page_views", views_cols, 9, 5);
-        a->b_aggs   = rs_pg_batch_new("rum_aggregates", aggs_cols, 19, 6);
+        /* The big two travel as COPY binary (no formatting of doubles,
+         * hex or escapes); the column types are the migrations'. */
+        a->b_views  = rs_pg_batch_new_typed("rum_page_views", views_cols,
+                                            "ttttzzift", 9, 5);
+        a->b_aggs   = rs_pg_batch_new_typed("rum_aggregates", aggs_cols,
+                                            "ttttztztifffffffffb", 19, 6);
         a->b_routes = rs_pg_batch_new("tenant_routes", routes_cols, 5, 4);
         a->b_customs =
             rs_pg_batch_new("tenant_custom_timings", customs_cols, 5, 4);
