@@ -950,7 +950,11 @@ void rs_pg_batch_ts(rs_pg_batch_t *b, int64_t ms) {
         char tmp[64];
 
         if (b->types) {
-                bin_fixed(b, 'z', (uint64_t)(ms * 1000 - PG_EPOCH_US), 8);
+                /* Unsigned: a time near the ends of int64 wraps rather
+                 * than overflowing (undefined); no validated input comes
+                 * within a thousand times of them. */
+                bin_fixed(b, 'z', (uint64_t)ms * 1000u - (uint64_t)PG_EPOCH_US,
+                          8);
                 return;
         }
         rs_pg_timestamp(ms, tmp, sizeof(tmp));
