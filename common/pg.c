@@ -776,6 +776,21 @@ static size_t utf8_seq_len(const unsigned char *s) {
         return n;
 }
 
+/* Copies the character at *pp (>= 0x80) to out, or U+FFFD for an invalid
+ * byte, and moves past it. @returns the end of what was written. */
+static char *copy_utf8_char(const unsigned char **pp, char *out) {
+        size_t n = utf8_seq_len(*pp);
+
+        if (n == 0) {
+                memcpy(out, "\xef\xbf\xbd", 3);
+                *pp += 1;
+                return out + 3;
+        }
+        memcpy(out, *pp, n);
+        *pp += n;
+        return out + n;
+}
+
 /*
  * Typed batches: COPY binary. A row is a 16-bit field count and then each
  * field as a 32-bit length (-1 for NULL) and its bytes, all big endian.
@@ -867,7 +882,7 @@ static void bin_null(rs_pg_batch_t *b, char type) {
 /* The text of \p s as UTF-8, invalid sequences replaced by U+FFFD. */
 static void bin_str(rs_pg_batch_t *b, const char *s) {
         const unsigned char *p = (const unsigned char *)s;
-        size_t               at, n;
+        size_t               at;
         char                *out;
 
         /* Worst case: every byte becomes U+FFFD (3 bytes). */
@@ -884,15 +899,7 @@ static void bin_str(rs_pg_batch_t *b, const char *s) {
                         out += p - run;
                         continue;
                 }
-                if ((n = utf8_seq_len(p)) > 0) {
-                        memcpy(out, p, n);
-                        out += n;
-                        p += n;
-                } else {
-                        memcpy(out, "\xef\xbf\xbd", 3);
-                        out += 3;
-                        p++;
-                }
+                out = copy_utf8_char(&p, out);
         }
         bin_end(b, at, out - (b->buf + at));
 }
@@ -1020,7 +1027,6 @@ void rs_pg_batch_str(rs_pg_batch_t *b, const char *s) {
         out = b->buf + b->len;
         while (*p) {
                 const unsigned char *run = p;
-                size_t               n;
 
                 /* Most text needs nothing done: copy it a run at a time. */
                 while (*p >= 0x20 && *p < 0x80 && *p != '\\')
@@ -1052,14 +1058,8 @@ void rs_pg_batch_str(rs_pg_batch_t *b, const char *s) {
                                 *out++ = (char)*p;
                         }
                         p++;
-                } else if ((n = utf8_seq_len(p)) > 0) {
-                        memcpy(out, p, n);
-                        out += n;
-                        p += n;
                 } else {
-                        memcpy(out, "\xef\xbf\xbd", 3);
-                        out += 3;
-                        p++;
+                        out = copy_utf8_char(&p, out);
                 }
         }
         b->len = (size_t)(out - b->buf);
