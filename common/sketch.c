@@ -879,64 +879,8 @@ static double clamp(const rs_sketch_t *sk, double v) {
         return v;
 }
 
-/**
- * @brief The first bucket at which the running weight, starting from
- *        \p cum, exceeds \p rank.
- * @returns 0 if rounding leaves the total a hair short of it.
- */
-static int rank_bucket(const rs_sketch_t *sk, double rank, double cum,
-                       int64_t *idx) {
-        int64_t  i;
-        unsigned k;
-
-        if (!sk->ring) {
-                for (k = 0; k < sk->ncomp; k++) {
-                        cum += sk->cw[k];
-                        if (cum > rank) {
-                                *idx = sk->cidx[k];
-                                return 1;
-                        }
-                }
-                return 0;
-        }
-        /* Empty slots add +0: the same sums as the pairs give. */
-        for (i = sk->lo; i < (int64_t)sk->lo + sk->nspan; i++) {
-                cum += *slot(sk, i);
-                if (cum > rank) {
-                        *idx = i;
-                        return 1;
-                }
-        }
-        return 0;
-}
-
 int rs_sketch_quantile(const rs_sketch_t *sk, double q, double *out) {
-        double  rank;
-        int64_t idx;
-
-        if (!(q >= 0 && q <= 1) || !(sk->count > 0))
-                return -1;
-
-        if (q == 0) {
-                *out = sk->min;
-                return 0;
-        }
-        if (q == 1) {
-                *out = sk->max;
-                return 0;
-        }
-
-        rank = q * (sk->count - 1);
-        if (sk->zero > rank) {
-                *out = clamp(sk, 0);
-                return 0;
-        }
-        if (!rank_bucket(sk, rank, sk->zero, &idx)) {
-                *out = sk->max;
-                return 0;
-        }
-        *out = clamp(sk, bucket_value(sk, idx));
-        return 0;
+        return rs_sketch_quantiles(sk, &q, 1, out);
 }
 
 int rs_sketch_quantiles(const rs_sketch_t *sk, const double *qs, size_t n,
@@ -961,11 +905,13 @@ int rs_sketch_quantiles(const rs_sketch_t *sk, const double *qs, size_t n,
         if (!(sk->count > 0))
                 return -1;
 
-        /* rs_sketch_quantile()'s rules, with its running sum carried from
-         * one rank to the next: the ranks ascend, so the bucket where each
-         * is passed comes at or after the previous one's, and the sums are
-         * the same additions in the same order (it adds +0 for an empty
-         * ring slot, which changes no sum). */
+        /* q = 0 and 1 are the exact min and max; a rank inside the zero
+         * bucket is 0; otherwise the answer is the first bucket where the
+         * running weight passes the rank (max if rounding leaves the total
+         * a hair short). The running sum is carried from one rank to the
+         * next: the ranks ascend, so the bucket where each is passed comes
+         * at or after the previous one's, and the sums are the same
+         * additions in the same order as a walk of its own would make. */
         cum = sk->zero;
         iter_init(&it, sk);
         for (i = 0; i < n; i++) {
