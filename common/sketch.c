@@ -25,6 +25,12 @@
  * gives them back when it moves to a bigger one or is returned: the pool
  * keeps them zeroed, in one list per size.
  *
+ * Memory. The handle is laid out for the add, which an aggregator does for
+ * every value to sketches scattered over memory that is mostly not in
+ * cache: handles are cache-line aligned, everything an add to a ring reads
+ * besides the bucket sits in the first line, a zero and the first compact
+ * pairs in the second. A pool cuts its handles from slabs.
+ *
  * Both modes hold the same thing, a map from index to a weight > 0, and
  * every operation does the same floating-point additions in the same order
  * in both (an empty ring slot adds +0, which changes nothing), so which
@@ -84,31 +90,49 @@ _Static_assert(RS_SKETCH_COMPACT >= 1 && RS_SKETCH_COMPACT <= UINT8_MAX,
 #endif
 
 struct rs_sketch_s {
-        /* What every add touches first. */
+        /* The first cache line (handles are line-aligned): everything an
+         * add to a ring reads or writes besides the bucket itself. */
         double   count;
         double   sum;
         double   min; /* +inf / -inf while empty: add needs no empty check */
         double   max;
         double   inv_log_gamma; /* multiply, not divide, on the hot path */
         double  *bins;          /* ring of cap slots, NULL until needed */
-        uint32_t mask;          /* cap - 1 */
-        uint32_t nspan; /* hi - lo + 1; 0 when empty or in compact mode */
+        uint16_t mask;          /* cap - 1 */
+        uint16_t nspan; /* hi - lo + 1; 0 when empty or in compact mode */
         int32_t  lo;
         int32_t  hi;
-
-        double  zero;
-        double  collapsed;
-        double  accuracy;
-        uint8_t ring;  /* 1: buckets in bins; 0: in cidx/cw, bins all zero */
-        uint8_t ncomp; /* compact buckets in use */
+        uint8_t  ring;  /* 1: buckets in bins; 0: in cidx/cw, bins all zero */
+        uint8_t  ncomp; /* compact buckets in use */
         /* 1 once a weight that is not a whole number below 2^53 came in.
          * While 0 and count < 2^53, every count is a whole number (sums of
          * such stay exact), which serialization then need not check. */
-        uint8_t           frac;
-        int32_t           cidx[RS_SKETCH_COMPACT]; /* ascending */
-        double            cw[RS_SKETCH_COMPACT];   /* each > 0 */
+        uint8_t frac;
+
+        /* The second: a zero (CLS 0) and compact mode's first pairs. */
+        double  zero;
+        int32_t cidx[RS_SKETCH_COMPACT]; /* ascending */
+        double  cw[RS_SKETCH_COMPACT];   /* each > 0 */
+
+        double            collapsed;
+        double            accuracy;
         rs_sketch_pool_t *pool; /* where rings come from, or NULL */
 };
+
+/* Handles are allocated line-aligned, SKETCH_SLOT bytes each: an add to
+ * a ring then touches one line of its handle, not the two that a handle
+ * straddling a line boundary would cost. */
+#define SKETCH_LINE 64
+#define SKETCH_SLOT                                                            \
+        ((sizeof(rs_sketch_t) + SKETCH_LINE - 1) & ~(size_t)(SKETCH_LINE - 1))
+_Static_assert(offsetof(rs_sketch_t, zero) == SKETCH_LINE,
+               "an add's fields fill the handle's first cache line");
+_Static_assert(sizeof(rs_sketch_t) <= 3 * SKETCH_LINE,
+               "a handle is three cache lines");
+_Static_assert(RS_SKETCH_MAX_BINS - 1 <= UINT16_MAX,
+               "ring mask and span are uint16_t");
+/* Pool handles come in slabs of this many. */
+#define SKETCH_SLAB 64
 
 /* Ring sizes are powers of two from SKETCH_INITIAL_BINS to the cap. */
 #define SKETCH_RING_SIZES 6
@@ -130,6 +154,11 @@ struct rs_sketch_pool_s {
         double     value[SKETCH_VALUE_TABLE]; /* of index i - TABLE / 2 */
         ptr_list_t sketches;                  /* empty, compact, no ring */
         ptr_list_t rings[SKETCH_RING_SIZES];  /* all zero, by size */
+        /* Every handle's memory, SKETCH_SLAB handles per slab rather than
+         * one malloc each: the sketches an aggregate takes one after the
+         * other lie next to each other, with no allocator header between. */
+        ptr_list_t slabs;
+        size_t     slab_used; /* handles cut from the last slab */
 };
 
 
@@ -228,27 +257,38 @@ static inline int iter_next(bucket_iter_t *it, int64_t *idx, double *c) {
         return 0;
 }
 
+/* Makes the zeroed handle at \p mem an empty sketch. */
+static rs_sketch_t *sketch_init(void *mem, double relative_accuracy,
+                                rs_sketch_pool_t *pool) {
+        rs_sketch_t *sk = mem;
+
+        memset(sk, 0, sizeof(*sk));
+        sk->accuracy = relative_accuracy;
+        sk->inv_log_gamma =
+            1.0 / log((1.0 + relative_accuracy) / (1.0 - relative_accuracy));
+        sk->pool = pool;
+        sketch_clear(sk);
+        return sk;
+}
+
 rs_sketch_t *rs_sketch_new(double relative_accuracy) {
-        rs_sketch_t *sk;
+        void *mem;
 
         if (!(relative_accuracy >= RS_SKETCH_MIN_ACCURACY &&
               relative_accuracy < 1.0))
                 return NULL;
-
-        sk = calloc(1, sizeof(*sk));
-        if (!sk)
+        if (!(mem = aligned_alloc(SKETCH_LINE, SKETCH_SLOT)))
                 return NULL;
-
-        sk->accuracy = relative_accuracy;
-        sk->inv_log_gamma =
-            1.0 / log((1.0 + relative_accuracy) / (1.0 - relative_accuracy));
-        sketch_clear(sk);
-        return sk;
+        return sketch_init(mem, relative_accuracy, NULL);
 }
 
 void rs_sketch_destroy(rs_sketch_t *sk) {
         if (!sk)
                 return;
+        if (sk->pool) { /* its memory is the pool's slab */
+                rs_sketch_pool_put(sk->pool, sk);
+                return;
+        }
         free(sk->bins);
         free(sk);
 }
@@ -343,7 +383,7 @@ static int grow(rs_sketch_t *sk, uint32_t need) {
         }
         ring_release(sk, sk->bins, cap, sk->lo, sk->nspan);
         sk->bins = nb;
-        sk->mask = newcap - 1;
+        sk->mask = (uint16_t)(newcap - 1);
         return 0;
 }
 
@@ -383,44 +423,65 @@ void rs_sketch_pool_destroy(rs_sketch_pool_t *pool) {
 
         if (!pool)
                 return;
-        for (i = 0; i < pool->sketches.cnt; i++)
-                free(pool->sketches.items[i]);
         free(pool->sketches.items);
         for (c = 0; c < SKETCH_RING_SIZES; c++) {
                 for (i = 0; i < pool->rings[c].cnt; i++)
                         free(pool->rings[c].items[i]);
                 free(pool->rings[c].items);
         }
+        for (i = 0; i < pool->slabs.cnt; i++)
+                free(pool->slabs.items[i]);
+        free(pool->slabs.items);
         free(pool);
 }
 
 rs_sketch_t *rs_sketch_pool_get(rs_sketch_pool_t *pool) {
-        rs_sketch_t *sk;
+        char *slab;
 
         if (pool->sketches.cnt > 0)
                 return pool->sketches.items[--pool->sketches.cnt];
-        if ((sk = rs_sketch_new(pool->accuracy)))
-                sk->pool = pool;
-        return sk;
+        if (pool->slabs.cnt == 0 || pool->slab_used == SKETCH_SLAB) {
+                if (!(slab = aligned_alloc(SKETCH_LINE,
+                                           SKETCH_SLAB * SKETCH_SLOT)))
+                        return NULL;
+                if (ptr_push(&pool->slabs, slab) == -1) {
+                        free(slab);
+                        return NULL;
+                }
+                pool->slab_used = 0;
+        }
+        slab = pool->slabs.items[pool->slabs.cnt - 1];
+        return sketch_init(slab + pool->slab_used++ * SKETCH_SLOT,
+                           pool->accuracy, pool);
 }
 
 void rs_sketch_pool_put(rs_sketch_pool_t *pool, rs_sketch_t *sk) {
         if (!sk)
                 return;
+        if (!sk->pool) { /* not a pool's: its own allocation */
+                rs_sketch_destroy(sk);
+                return;
+        }
+        /* A handle lives in its own pool's slab, so it goes back there. */
+        pool = sk->pool;
         /* The ring goes to whichever sketch grows next; the handle waits
-         * compact, as rs_sketch_pool_get() promises. */
+         * compact, as rs_sketch_pool_get() promises. Should the list fail
+         * to grow, the handle stays unused in its slab, freed with the
+         * pool. */
         ring_release(sk, sk->bins, sketch_cap(sk), sk->lo,
                      sk->ring ? sk->nspan : 0);
         sk->bins = NULL;
         sk->mask = 0;
         sketch_clear(sk);
-        if (sk->pool != pool || ptr_push(&pool->sketches, sk) == -1)
-                rs_sketch_destroy(sk);
+        (void)ptr_push(&pool->sketches, sk);
 }
 
 size_t rs_sketch_pool_memory(const rs_sketch_pool_t *pool) {
-        size_t   bytes = pool->sketches.cnt * sizeof(rs_sketch_t);
+        size_t   bytes = pool->sketches.cnt * SKETCH_SLOT;
         unsigned c;
+
+        if (pool->slabs.cnt > 0) /* the last slab's handles not cut yet */
+                bytes += (SKETCH_SLAB - pool->slab_used) * SKETCH_SLOT;
 
         for (c = 0; c < SKETCH_RING_SIZES; c++)
                 bytes += pool->rings[c].cnt * sizeof(double) *
@@ -441,7 +502,7 @@ static int to_ring(rs_sketch_t *sk, uint32_t need) {
                 return -1;
         for (k = 0; k < n; k++)
                 *slot(sk, sk->cidx[k]) = sk->cw[k];
-        sk->nspan = span;
+        sk->nspan = (uint16_t)span;
         sk->lo    = n ? sk->cidx[0] : 0;
         sk->hi    = n ? sk->cidx[n - 1] : 0;
         sk->ring  = 1;
@@ -471,7 +532,7 @@ static void fold_below(rs_sketch_t *sk, int64_t newlo) {
         sk->lo = (int32_t)newlo;
         if (newlo > sk->hi)
                 sk->hi = (int32_t)newlo;
-        sk->nspan = (uint32_t)(sk->hi - sk->lo + 1);
+        sk->nspan = (uint16_t)(sk->hi - sk->lo + 1);
 }
 
 /* fold_below() for compact mode (cidx[0] < newlo). Never adds a pair. */
@@ -560,7 +621,7 @@ static SKETCH_COLD int add_slow(rs_sketch_t *sk, int64_t idx, double weight) {
                 }
                 sk->lo = (int32_t)idx;
         }
-        sk->nspan = (uint32_t)(sk->hi - sk->lo + 1);
+        sk->nspan = (uint16_t)(sk->hi - sk->lo + 1);
         *slot(sk, idx) += weight;
         return 0;
 }
@@ -686,8 +747,17 @@ int rs_sketch_add_many(rs_sketch_t *const *sks, size_t n, double value,
         if (n == 0)
                 return 0;
         /* One logarithm for all: sketches of one accuracy agree on it. */
-        if (value > RS_SKETCH_MIN_VALUE)
+        if (value > RS_SKETCH_MIN_VALUE) {
                 idx = value_index(sks[0], value);
+                /* The buckets are in n different rings: ask for all of
+                 * them before waiting on the first. */
+                for (i = 0; i < n; i++)
+                        if ((uint32_t)idx - (uint32_t)sks[i]->lo <
+                            sks[i]->nspan)
+                                __builtin_prefetch(
+                                    &sks[i]->bins[(uint32_t)idx & sks[i]->mask],
+                                    1);
+        }
         for (i = 0; i < n; i++) {
                 int32_t k = idx;
 
@@ -698,6 +768,12 @@ int rs_sketch_add_many(rs_sketch_t *const *sks, size_t n, double value,
                         ret = -1;
         }
         return ret;
+}
+
+void rs_sketch_prefetch(const rs_sketch_t *sk) {
+        /* The line an add to a ring touches, and the compact pairs'. */
+        __builtin_prefetch(sk, 1);
+        __builtin_prefetch((const char *)sk + SKETCH_LINE, 1);
 }
 
 /* How many pairs merging compact src into compact dst leaves, with
@@ -743,7 +819,7 @@ static double merge_ring(rs_sketch_t *dst, const rs_sketch_t *src, int64_t lo,
          * one leaves [lo, hi] minus its range zeroed. */
         dst->lo    = (int32_t)lo;
         dst->hi    = (int32_t)hi;
-        dst->nspan = (uint32_t)(hi - lo + 1);
+        dst->nspan = (uint16_t)(hi - lo + 1);
 
         if (!src->ring) {
                 unsigned k = 0;
@@ -1379,5 +1455,5 @@ int rs_sketch_equal(const rs_sketch_t *a, const rs_sketch_t *b,
 
 size_t rs_sketch_memory(const rs_sketch_t *sk) {
         /* A ring kept by rs_sketch_reset counts: it is still held. */
-        return sizeof(*sk) + (size_t)sketch_cap(sk) * sizeof(double);
+        return SKETCH_SLOT + (size_t)sketch_cap(sk) * sizeof(double);
 }

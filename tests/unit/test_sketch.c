@@ -1597,6 +1597,95 @@ static void test_pool(void) {
         rs_sketch_pool_destroy(NULL);
 }
 
+static int ptr_cmp(const void *x, const void *y) {
+        uintptr_t a = (uintptr_t) * (rs_sketch_t *const *)x,
+                  b = (uintptr_t) * (rs_sketch_t *const *)y;
+
+        return a < b ? -1 : a > b;
+}
+
+/* Pool handles are cut from slabs: many at once are distinct, line-aligned
+ * and independent of each other; each one goes back to its own pool, also
+ * when destroyed or put with another pool; and a pool hands out returned
+ * handles before it cuts new ones. */
+static void test_pool_slabs(void) {
+        enum { N = 300 }; /* several slabs */
+        rs_sketch_pool_t *a = rs_sketch_pool_new(0.01);
+        rs_sketch_pool_t *b = rs_sketch_pool_new(0.01);
+        rs_sketch_t      *sk[N], *sorted[N], *plain = rs_sketch_new(0.01);
+        unsigned char     x[4096], y[4096];
+        size_t            slot, mem, nx, ny;
+        int               i, k, unaligned = 0, wrong = 0, overlap = 0;
+
+        RS_CHECK(a && b && plain);
+        RS_CHECK(((uintptr_t)plain & 63) == 0);
+        for (i = 0; i < N; i++) {
+                sk[i] = rs_sketch_pool_get(a);
+                if (!sk[i] || ((uintptr_t)sk[i] & 63) != 0)
+                        unaligned++;
+        }
+        RS_CHECK_MSG(unaligned == 0, "%d handles NULL or not line-aligned",
+                     unaligned);
+        slot = rs_sketch_memory(sk[0]);
+        memcpy(sorted, sk, sizeof(sk));
+        qsort(sorted, N, sizeof(sorted[0]), ptr_cmp);
+        for (i = 1; i < N; i++)
+                if ((uintptr_t)sorted[i] - (uintptr_t)sorted[i - 1] < slot)
+                        overlap++;
+        RS_CHECK_MSG(overlap == 0, "%d handles closer than %zu bytes", overlap,
+                     slot);
+
+        /* Up to 29 buckets each, so some take rings; every one holds what
+         * a sketch of its own holds. */
+        for (i = 0; i < N; i++)
+                for (k = 0; k <= i % 30; k++)
+                        RS_CHECK(rs_sketch_add(sk[i], 100.0 + 37.0 * k + i,
+                                               1.0 + (k % 3)) == 0);
+        for (i = 0; i < N; i++) {
+                rs_sketch_t *own = rs_sketch_new(0.01);
+
+                for (k = 0; k <= i % 30; k++)
+                        rs_sketch_add(own, 100.0 + 37.0 * k + i, 1.0 + (k % 3));
+                nx = rs_sketch_serialize(sk[i], x, sizeof(x));
+                ny = rs_sketch_serialize(own, y, sizeof(y));
+                if (nx == 0 || nx != ny || memcmp(x, y, nx) != 0)
+                        wrong++;
+                rs_sketch_destroy(own);
+        }
+        RS_CHECK_MSG(wrong == 0, "%d pooled sketches differ from their own",
+                     wrong);
+
+        /* Half destroyed, half put with the other pool: all go back to a. */
+        for (i = 0; i < N; i++) {
+                if (i % 2)
+                        rs_sketch_destroy(sk[i]);
+                else
+                        rs_sketch_pool_put(b, sk[i]);
+        }
+        RS_CHECK(rs_sketch_pool_memory(b) == 0);
+        mem = rs_sketch_pool_memory(a);
+        RS_CHECK(mem >= N * slot);
+        /* Taken again: the returned handles, none cut anew. */
+        for (i = 0; i < N; i++)
+                sk[i] = rs_sketch_pool_get(a);
+        RS_CHECK(rs_sketch_pool_memory(a) == mem - N * slot);
+        qsort(sk, N, sizeof(sk[0]), ptr_cmp);
+        for (i = 0; i < N; i++)
+                if (sk[i] != sorted[i])
+                        wrong++;
+        RS_CHECK_MSG(wrong == 0, "%d handles are not the returned ones", wrong);
+        for (i = 0; i < N; i++) {
+                RS_CHECK(rs_sketch_count(sk[i]) == 0);
+                rs_sketch_pool_put(a, sk[i]);
+        }
+        RS_CHECK(rs_sketch_pool_memory(a) == mem);
+        /* A sketch of no pool put into one is simply destroyed. */
+        rs_sketch_pool_put(a, plain);
+        RS_CHECK(rs_sketch_pool_memory(a) == mem);
+        rs_sketch_pool_destroy(a);
+        rs_sketch_pool_destroy(b);
+}
+
 /* rs_sketch_quantiles() gives bit for bit what one rs_sketch_quantile()
  * per q gives, in or out of order, at 0 and 1, on repeats, on zeros and
  * collapsed buckets. */
@@ -1704,6 +1793,7 @@ int main(void) {
         test_compact_collapsed();
         test_compact_memory();
         test_pool();
+        test_pool_slabs();
         test_quantiles_walk();
         test_add_many();
         return RS_TEST_DONE();

@@ -67,11 +67,13 @@ rs_sketch_pool_t *rs_sketch_pool_new(double relative_accuracy);
  *         have been returned or destroyed before. */
 void rs_sketch_pool_destroy(rs_sketch_pool_t *pool);
 /** @brief An empty sketch, recycled or new; give it back with
- *         rs_sketch_pool_put() (or rs_sketch_destroy()).
+ *         rs_sketch_pool_put() (or rs_sketch_destroy(), which does the
+ *         same for a pool's sketch: its memory belongs to the pool).
  *  @returns NULL on allocation failure. */
 rs_sketch_t *rs_sketch_pool_get(rs_sketch_pool_t *pool);
-/** @brief Empties \p sk (taken from \p pool, may be NULL) and keeps it and
- *         its ring for reuse. */
+/** @brief Empties \p sk (may be NULL) and keeps it and its ring for reuse
+ *         in the pool it came from (normally \p pool); a sketch of no pool
+ *         is destroyed. */
 void rs_sketch_pool_put(rs_sketch_pool_t *pool, rs_sketch_t *sk);
 /** @brief Bytes of heap the pool holds for reuse. */
 size_t rs_sketch_pool_memory(const rs_sketch_pool_t *pool);
@@ -89,6 +91,10 @@ int rs_sketch_add(rs_sketch_t *sk, double value, double weight);
  *           it). */
 int rs_sketch_add_many(rs_sketch_t *const *sks, size_t n, double value,
                        double weight);
+/** @brief Asks the processor to load what an add to \p sk reads first.
+ *         Only a hint, for a caller about to add to many sketches: asking
+ *         for all of them before adding lets their cache misses overlap. */
+void rs_sketch_prefetch(const rs_sketch_t *sk);
 
 /** @brief Adds all of \p src into \p dst.
  *  @returns 0, or -1 if their accuracies differ, if count or sum would
