@@ -545,6 +545,25 @@ static int segs_add(agg_t *a, seg_t *const segs[SEG_CNT],
         rs_sketch_t *sks[SEG_CNT];
         int          i, k;
 
+        /* The four segments' sketches are scattered over memory that is
+         * mostly not in cache: ask for all of them first, then add, so
+         * that the misses overlap instead of following one another. */
+        for (i = 0; i < metric_cnt; i++)
+                if (!isnan(ev->metrics[i]))
+                        for (k = 0; k < (i < RS_METRIC_VITAL_CNT ? SEG_CNT : 1);
+                             k++)
+                                __builtin_prefetch(&segs[k]->m[i], 1);
+        for (i = 0; i < metric_cnt; i++) {
+                if (isnan(ev->metrics[i]))
+                        continue;
+                for (k = 0; k < (i < RS_METRIC_VITAL_CNT ? SEG_CNT : 1); k++) {
+                        acc_t *acc = &segs[k]->m[i];
+
+                        if (!acc->sk && !(acc->sk = sketch_get(a)))
+                                return -1;
+                        rs_sketch_prefetch(acc->sk);
+                }
+        }
         for (k = 0; k < SEG_CNT; k++) {
                 segs[k]->events++;
                 segs[k]->page_views += weight;
@@ -561,8 +580,6 @@ static int segs_add(agg_t *a, seg_t *const segs[SEG_CNT],
                 for (k = 0; k < n; k++) {
                         acc_t *acc = &segs[k]->m[i];
 
-                        if (!acc->sk && !(acc->sk = sketch_get(a)))
-                                return -1;
                         sks[k] = acc->sk;
                         acc->samples++;
                         if (rated)
