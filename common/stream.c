@@ -22,6 +22,7 @@ typedef struct part_slot_s {
         rs_stream_part_t *part;
         rs_pg_position_t  stored; /* last position written */
         int               has_stored;
+        int64_t           kafka_offset; /* last sent to Kafka, or -1 */
 } part_slot_t;
 
 typedef struct topic_s {
@@ -209,16 +210,23 @@ static void commit_kafka_offsets(rs_stream_t *s) {
         size_t  ti;
         int32_t pi;
 
+        /* Only the partitions that moved: librdkafka looks each partition
+         * of a commit up in a list of them all, and over 256 partitions
+         * that was two million instructions per checkpoint. */
         for (ti = 0; ti < s->topic_cnt; ti++) {
                 topic_t *t = &s->topics[ti];
-                for (pi = 0; pi < t->slot_cnt; pi++)
-                        if (t->slots[pi].has_stored && t->slots[pi].part)
-                                rd_kafka_topic_partition_list_add(list, t->name,
-                                                                  pi)
-                                    ->offset =
-                                    t->slots[pi].stored.commit_offset;
+                for (pi = 0; pi < t->slot_cnt; pi++) {
+                        part_slot_t *sl = &t->slots[pi];
+                        if (!sl->has_stored || !sl->part ||
+                            sl->stored.commit_offset == sl->kafka_offset)
+                                continue;
+                        rd_kafka_topic_partition_list_add(list, t->name, pi)
+                            ->offset     = sl->stored.commit_offset;
+                        sl->kafka_offset = sl->stored.commit_offset;
+                }
         }
-        /* Lag monitoring only; positions live in PostgreSQL. */
+        /* Lag monitoring only; positions live in PostgreSQL. A commit that
+         * fails is sent again when its partition moves on. */
         if (list->cnt > 0)
                 rd_kafka_commit(s->rk, list, 1);
         rd_kafka_topic_partition_list_destroy(list);
@@ -366,7 +374,8 @@ static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts) {
                         tp->offset = RD_KAFKA_OFFSET_BEGINNING;
                 }
                 rs_window_touch(part->win, mono_ms());
-                sl->part = part;
+                sl->part         = part;
+                sl->kafka_offset = -1;
                 s->part_cnt++;
 
                 backoff = 100;

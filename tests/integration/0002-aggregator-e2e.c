@@ -10,7 +10,8 @@
  *     1% of the exact weighted quantile;
  *   - one RumAggregate message per page-view row, ids matching;
  *   - every bad message on rum.events.dlq with its distinct reason, and
- *     events without consent nowhere.
+ *     events without consent nowhere;
+ *   - the group's offsets in Kafka (lag monitoring) at the end of input.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -433,6 +434,43 @@ static void check_tables(const char *dsn) {
         PQfinish(c);
 }
 
+/* Positions live in PostgreSQL; Kafka gets them too, for lag monitoring:
+ * having read everything, the group has committed every partition's end. */
+static void check_committed(const char *brokers) {
+        rd_kafka_topic_partition_list_t *l;
+        rd_kafka_resp_err_t              e;
+        rd_kafka_t                      *rk;
+        char                             err[512];
+        int                              p, wrong = 0;
+
+        if (!(rk = rs_kafka_consumer_new(brokers, "rum-aggregator", NULL, NULL,
+                                         0, err, sizeof(err))))
+                rs_it_die("consumer: %s", err);
+        l = rd_kafka_topic_partition_list_new(PARTITIONS);
+        for (p = 0; p < PARTITIONS; p++)
+                rd_kafka_topic_partition_list_add(l, "rum.events", p);
+        if ((e = rd_kafka_committed(rk, l, 30000)))
+                rs_it_die("committed offsets: %s", rd_kafka_err2str(e));
+        for (p = 0; p < PARTITIONS; p++) {
+                int64_t lo, hi;
+
+                if ((e = rd_kafka_query_watermark_offsets(rk, "rum.events", p,
+                                                          &lo, &hi, 10000)))
+                        rs_it_die("watermarks: %s", rd_kafka_err2str(e));
+                if (l->elems[p].offset != hi) {
+                        wrong++;
+                        printf("  rum.events [%d]: committed %" PRId64
+                               ", end %" PRId64 "\n",
+                               p, l->elems[p].offset, hi);
+                }
+        }
+        RS_CHECK_MSG(wrong == 0,
+                     "%d of %d partitions committed short of the end", wrong,
+                     PARTITIONS);
+        rd_kafka_topic_partition_list_destroy(l);
+        rd_kafka_destroy(rk);
+}
+
 int main(void) {
         rs_test_pg_t        *pg;
         rs_kafka_mock_t     *mock;
@@ -483,6 +521,7 @@ int main(void) {
                 system("tail -n 30 0002-aggregator.log >&2");
 
         check_tables(dsn);
+        check_committed(brokers);
 
         /* The same aggregates went to Kafka, each once. The embedded
          * cluster keeps only the newest few MiB of a partition, so the count
