@@ -1597,6 +1597,106 @@ static void test_pool(void) {
         rs_sketch_pool_destroy(NULL);
 }
 
+static uint64_t get_varint(const unsigned char *b, size_t *pos) {
+        uint64_t v  = 0;
+        unsigned sh = 0;
+
+        do {
+                v |= (uint64_t)(b[*pos] & 0x7f) << sh;
+                sh += 7;
+        } while (b[(*pos)++] & 0x80);
+        return v;
+}
+
+/* The buckets a sketch writes are exactly the ones it was given, read back
+ * from the bytes by this test's own decoder: sets of buckets of every
+ * density, over spans that put them in rings of every size and across the
+ * end of the ring (bucket i sits in slot i mod the ring size), compact ones
+ * too. The walk over a ring skips empty slots several at a time, so runs
+ * of empties of every length and buckets at every offset are covered. */
+static void test_walk(void) {
+        const double a = 0.01, gamma = (1 + a) / (1 - a);
+        int          round, bad = 0, rings = 0;
+
+        rng_seed(31);
+        for (round = 0; round < 3000; round++) {
+                rs_sketch_t   *sk = rs_sketch_new(a);
+                int32_t        idx[RS_SKETCH_MAX_BINS];
+                uint64_t       w[RS_SKETCH_MAX_BINS];
+                int            n = 0, k, span = 1 + (int)(rng_next() % 1500);
+                int32_t        base    = 200 + (int32_t)(rng_next() % 700);
+                double         density = rng_uniform() * rng_uniform();
+                size_t         len, pos = 2 + 8;
+                unsigned char *b;
+                int64_t        at = 0;
+
+                for (k = 0; k < span; k++) {
+                        if (k > 0 && k < span - 1 && rng_uniform() >= density)
+                                continue;
+                        idx[n] = base + k;
+                        w[n]   = 1 + rng_next() % 5;
+                        n++;
+                }
+                /* Added in a shuffled order: the ring grows both ways. */
+                for (k = n - 1; k > 0; k--) {
+                        int      j  = (int)(rng_next() % (uint64_t)(k + 1));
+                        int32_t  ti = idx[k];
+                        uint64_t tw = w[k];
+
+                        idx[k] = idx[j], w[k] = w[j];
+                        idx[j] = ti, w[j] = tw;
+                }
+                for (k = 0; k < n; k++)
+                        rs_sketch_add(sk, pow(gamma, idx[k]) * 2 / (gamma + 1),
+                                      (double)w[k]);
+                rings += n > RS_SKETCH_COMPACT;
+                /* Expected: ascending indices. */
+                for (k = 1; k < n; k++) {
+                        int j = k;
+
+                        while (j > 0 && idx[j - 1] > idx[j]) {
+                                int32_t  ti = idx[j];
+                                uint64_t tw = w[j];
+
+                                idx[j] = idx[j - 1], w[j] = w[j - 1];
+                                idx[j - 1] = ti, w[j - 1] = tw;
+                                j--;
+                        }
+                }
+                b = serialize_alloc(sk, &len);
+                if (!(b[1] & 1)) { /* whole weights: varint counts */
+                        bad++;
+                        goto next;
+                }
+                get_varint(b, &pos); /* count */
+                pos += 3 * 8;        /* sum, min, max */
+                get_varint(b, &pos); /* zero */
+                get_varint(b, &pos); /* collapsed */
+                if (get_varint(b, &pos) != (uint64_t)n) {
+                        bad++;
+                        goto next;
+                }
+                for (k = 0; k < n; k++) {
+                        uint64_t v = get_varint(b, &pos);
+
+                        at = k == 0 ? (int64_t)(v >> 1) ^ -(int64_t)(v & 1)
+                                    : at + (int64_t)v;
+                        if (at != idx[k] || get_varint(b, &pos) != w[k]) {
+                                bad++;
+                                break;
+                        }
+                }
+                if (k == n && pos != len)
+                        bad++;
+        next:
+                free(b);
+                rs_sketch_destroy(sk);
+        }
+        RS_CHECK_MSG(bad == 0, "%d of 3000 sketches wrote other buckets", bad);
+        RS_CHECK(rings > 2000);
+        printf("  bucket walks: 3000 sketches, %d of them rings\n", rings);
+}
+
 static int ptr_cmp(const void *x, const void *y) {
         uintptr_t a = (uintptr_t) * (rs_sketch_t *const *)x,
                   b = (uintptr_t) * (rs_sketch_t *const *)y;
@@ -1794,6 +1894,7 @@ int main(void) {
         test_compact_memory();
         test_pool();
         test_pool_slabs();
+        test_walk();
         test_quantiles_walk();
         test_add_many();
         return RS_TEST_DONE();
