@@ -129,7 +129,7 @@ _Static_assert(offsetof(rs_sketch_t, zero) == SKETCH_LINE,
                "an add's fields fill the handle's first cache line");
 _Static_assert(sizeof(rs_sketch_t) <= 3 * SKETCH_LINE,
                "a handle is three cache lines");
-_Static_assert(RS_SKETCH_MAX_BINS - 1 <= UINT16_MAX,
+_Static_assert(RS_SKETCH_MAX_BINS <= UINT16_MAX,
                "ring mask and span are uint16_t");
 /* Pool handles come in slabs of this many. */
 #define SKETCH_SLAB 64
@@ -257,7 +257,7 @@ static inline int iter_next(bucket_iter_t *it, int64_t *idx, double *c) {
         return 0;
 }
 
-/* Makes the zeroed handle at \p mem an empty sketch. */
+/* Makes the handle-sized memory at \p mem an empty sketch. */
 static rs_sketch_t *sketch_init(void *mem, double relative_accuracy,
                                 rs_sketch_pool_t *pool) {
         rs_sketch_t *sk = mem;
