@@ -672,12 +672,17 @@ static int add_compact(rs_sketch_t *sk, int64_t idx, double weight) {
         return 0;
 }
 
+/* Whether bucket idx has its slot in the ring: one unsigned compare tests
+ * lo <= idx <= hi, and fails on an empty range since nspan is 0, and in
+ * compact mode. */
+static inline int in_ring(const rs_sketch_t *sk, int32_t idx) {
+        return (uint32_t)idx - (uint32_t)sk->lo < sk->nspan;
+}
+
 static inline int add_at(rs_sketch_t *sk, int32_t idx, double weight) {
         unsigned k;
 
-        /* One unsigned compare tests lo <= idx <= hi, and fails on an empty
-         * range since nspan is 0, and in compact mode. */
-        if ((uint32_t)idx - (uint32_t)sk->lo < sk->nspan) {
+        if (in_ring(sk, idx)) {
                 sk->bins[(uint32_t)idx & sk->mask] += weight;
                 return 0;
         }
@@ -752,11 +757,8 @@ int rs_sketch_add_many(rs_sketch_t *const *sks, size_t n, double value,
                 /* The buckets are in n different rings: ask for all of
                  * them before waiting on the first. */
                 for (i = 0; i < n; i++)
-                        if ((uint32_t)idx - (uint32_t)sks[i]->lo <
-                            sks[i]->nspan)
-                                __builtin_prefetch(
-                                    &sks[i]->bins[(uint32_t)idx & sks[i]->mask],
-                                    1);
+                        if (in_ring(sks[i], idx))
+                                __builtin_prefetch(slot(sks[i], idx), 1);
         }
         for (i = 0; i < n; i++) {
                 int32_t k = idx;

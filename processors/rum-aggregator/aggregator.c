@@ -540,6 +540,12 @@ enum { SEG_ALL, SEG_DEVICE, SEG_CONN, SEG_COUNTRY, SEG_CNT };
  *        rating are worked out once for all of them.
  * @returns 0, or -1 out of memory.
  */
+/* How many of an event's segments metric i counts in: the vitals in all
+ * four, the navigation timings in the roll-up (segs[SEG_ALL]) only. */
+static inline int metric_segs(int i) {
+        return i < RS_METRIC_VITAL_CNT ? SEG_CNT : 1;
+}
+
 static int segs_add(agg_t *a, seg_t *const segs[SEG_CNT],
                     const rs_rum_event_t *ev, double weight, int metric_cnt) {
         rs_sketch_t *sks[SEG_CNT];
@@ -550,13 +556,12 @@ static int segs_add(agg_t *a, seg_t *const segs[SEG_CNT],
          * that the misses overlap instead of following one another. */
         for (i = 0; i < metric_cnt; i++)
                 if (!isnan(ev->metrics[i]))
-                        for (k = 0; k < (i < RS_METRIC_VITAL_CNT ? SEG_CNT : 1);
-                             k++)
+                        for (k = 0; k < metric_segs(i); k++)
                                 __builtin_prefetch(&segs[k]->m[i], 1);
         for (i = 0; i < metric_cnt; i++) {
                 if (isnan(ev->metrics[i]))
                         continue;
-                for (k = 0; k < (i < RS_METRIC_VITAL_CNT ? SEG_CNT : 1); k++) {
+                for (k = 0; k < metric_segs(i); k++) {
                         acc_t *acc = &segs[k]->m[i];
 
                         if (!acc->sk && !(acc->sk = sketch_get(a)))
@@ -571,7 +576,7 @@ static int segs_add(agg_t *a, seg_t *const segs[SEG_CNT],
         for (i = 0; i < metric_cnt; i++) {
                 double v     = ev->metrics[i];
                 int    rated = i < RS_METRIC_VITAL_CNT;
-                int    n = rated ? SEG_CNT : 1, rating = 0;
+                int    n = metric_segs(i), rating = 0;
 
                 if (isnan(v))
                         continue;
