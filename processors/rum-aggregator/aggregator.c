@@ -167,6 +167,7 @@ struct agg_s {
         rs_counter_t *c_replay_skipped;
         rs_counter_t *c_route_overflow;
         rs_counter_t *c_aggregates;
+        rs_counter_t *c_aggregate_bytes;
         rs_counter_t *c_custom_invalid;
         rs_counter_t *c_custom_overflow;
         rs_counter_t *c_clamped;
@@ -955,6 +956,7 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
                 rs_log_error("%s", err);
                 return -1;
         }
+        rs_counter_add(a->c_aggregate_bytes, len);
 
         /* The metric rows share the key and window end of this row: they
          * copy its formatted values instead of escaping them again. */
@@ -1273,6 +1275,11 @@ agg_t *agg_new(const agg_conf_t *conf, char *errstr, size_t errstr_size) {
         a->c_aggregates = rs_metrics_counter(
             m, "aggregates_emitted_total",
             "RumAggregate records produced and written", NULL);
+        a->c_aggregate_bytes = rs_metrics_counter(
+            m, "aggregate_bytes_total",
+            "Bytes of the RumAggregate records produced (Avro values with "
+            "their framing)",
+            NULL);
         a->c_clamped = rs_metrics_counter(
             m, "event_time_clamped_total",
             "Events stamped ahead of their Kafka timestamp (client clock), "
@@ -1316,9 +1323,17 @@ void agg_destroy(agg_t *a) {
 
 int agg_run(agg_t *a) {
         int ret = rs_stream_run(a->stream);
+        /* The stream's counter, found by its name. */
+        rs_counter_t *cps = rs_metrics_counter(rs_stream_metrics(a->stream),
+                                               "checkpoints_total", NULL, NULL);
 
-        rs_log_info("peak open aggregates: %" PRId64 ", sketch pool: %zu KiB",
-                    a->peak_aggs, rs_sketch_pool_memory(a->skpool) / 1024);
+        rs_log_info("peak open aggregates: %" PRId64 ", sketch pool: %zu KiB, "
+                    "aggregates produced: %" PRIu64
+                    ", aggregate bytes: %" PRIu64 ", checkpoints: %" PRIu64,
+                    a->peak_aggs, rs_sketch_pool_memory(a->skpool) / 1024,
+                    rs_counter_get(a->c_aggregates),
+                    rs_counter_get(a->c_aggregate_bytes),
+                    cps ? rs_counter_get(cps) : 0);
         return ret;
 }
 
