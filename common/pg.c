@@ -1165,6 +1165,47 @@ void rs_pg_batch_f64(rs_pg_batch_t *b, double v) {
         b->len += fmt_hex_double(b->buf + b->len, v);
 }
 
+/* Whether the next \p n values of \p b are floats of a typed row that
+ * has begun (its field count written) and there is room for all of them. */
+static int f64s_in_place(const rs_pg_batch_t *b, size_t n) {
+        size_t i, col = b->row_vals;
+
+        if (!b->types || col == 0 || col + n > b->ncols ||
+            b->len + n * (4 + 8) > b->cap)
+                return 0;
+        for (i = 0; i < n; i++)
+                if (b->types[col + i] != 'f')
+                        return 0;
+        return 1;
+}
+
+void rs_pg_batch_f64s(rs_pg_batch_t *b, const double *v, size_t n) {
+        char  *out;
+        size_t i;
+
+        if (!f64s_in_place(b, n)) {
+                for (i = 0; i < n; i++)
+                        rs_pg_batch_f64(b, v[i]);
+                return;
+        }
+        out = b->buf + b->len;
+        for (i = 0; i < n; i++) {
+                uint64_t bits;
+
+                if (!isfinite(v[i])) {
+                        put_be(out, UINT32_MAX, 4); /* length -1: NULL */
+                        out += 4;
+                        continue;
+                }
+                memcpy(&bits, &v[i], sizeof(bits));
+                put_be(out, 8, 4);
+                put_be(out + 4, bits, 8);
+                out += 4 + 8;
+        }
+        b->len = (size_t)(out - b->buf);
+        b->row_vals += n;
+}
+
 void rs_pg_batch_bool(rs_pg_batch_t *b, int v) {
         if (b->types) {
                 bin_fixed(b, 'o', v ? 1 : 0, 1);

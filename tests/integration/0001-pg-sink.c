@@ -6,7 +6,8 @@
  * escape, NULLs, exact doubles and bytea, re-upserts, two flushes of one
  * table in a transaction, rollback and retry, stored positions that never
  * move backwards, recovery after the server kills the session, and typed
- * batches (COPY binary) writing exactly what text batches write.
+ * batches (COPY binary) writing exactly what text batches write, with
+ * runs of doubles appended one by one or in one call.
  */
 #include "pgtmp.h"
 #include "rs_test.h"
@@ -1056,6 +1057,111 @@ static void test_reconnect(rs_pg_t *pg) {
         rs_pg_batch_destroy(b);
 }
 
+/*
+ * rs_pg_batch_f64s: runs of doubles in one call write what one call per
+ * value writes, into a text batch and a typed one, wherever the run falls
+ * (a row's first values, after others, across a buffer's growth); a run
+ * that reaches a column of another type drops the row as single calls do.
+ */
+static const char *const f64s_cols[] = {"f0", "f1", "f2", "k", "f3",
+                                        "f4", "f5", "f6", "s"};
+
+static void f64s_row(rs_pg_batch_t *b, int i, int runs) {
+        double   v[7];
+        size_t   j;
+        uint64_t bits;
+
+        for (j = 0; j < 7; j++) {
+                bits = ((uint64_t)i * 7 + j) * 0x9e3779b97f4a7c15ULL;
+                memcpy(&v[j], &bits, sizeof(v[j]));
+                if ((i + j) % 3 == 0)
+                        v[j] = specials[(i + j) % 8];
+                else if ((i + j) % 13 == 0)
+                        v[j] = (i + j) % 2 ? -INFINITY : NAN;
+        }
+        v[0] = i + 0.5; /* the key */
+        if (runs) {
+                rs_pg_batch_f64s(b, v, 3);
+                rs_pg_batch_i64(b, i);
+                rs_pg_batch_f64s(b, v + 3, 4);
+        } else {
+                for (j = 0; j < 3; j++)
+                        rs_pg_batch_f64(b, v[j]);
+                rs_pg_batch_i64(b, i);
+                for (j = 3; j < 7; j++)
+                        rs_pg_batch_f64(b, v[j]);
+        }
+        rs_pg_batch_str(b, i % 5 ? "row" : NULL);
+        RS_CHECK_INT(rs_pg_batch_row_end(b), 0);
+}
+
+static void test_f64s(rs_pg_t *pg) {
+        static const char *const tables[3]   = {"f64s_text", "f64s_one",
+                                                "f64s_runs"};
+        char                     errstr[512] = "", sql[512];
+        rs_pg_batch_t           *b[3];
+        double                   v[5] = {1, 2, 3, 4, 5};
+        int                      i, t, n = 6000;
+
+        RS_CHECK_INT(
+            rs_pg_exec(pg,
+                       "CREATE TABLE f64s_text (f0 float8 PRIMARY KEY, f1 "
+                       "float8, f2 float8, k bigint, f3 float8, f4 float8, "
+                       "f5 float8, f6 float8, s text);"
+                       "CREATE TABLE f64s_one (LIKE f64s_text INCLUDING ALL);"
+                       "CREATE TABLE f64s_runs (LIKE f64s_text INCLUDING ALL)",
+                       errstr, sizeof(errstr)),
+            0);
+        b[0] = rs_pg_batch_new(tables[0], f64s_cols, 9, 1);
+        b[1] = rs_pg_batch_new_typed(tables[1], f64s_cols, "fffifffft", 9, 1);
+        b[2] = rs_pg_batch_new_typed(tables[2], f64s_cols, "fffifffft", 9, 1);
+        RS_CHECK(b[0] && b[1] && b[2]);
+        if (!b[0] || !b[1] || !b[2])
+                return;
+        /* The text batch takes runs too: they are its single calls. */
+        for (i = 0; i < n; i++) {
+                f64s_row(b[0], i, i % 2);
+                f64s_row(b[1], i, 0);
+                f64s_row(b[2], i, 1);
+        }
+        RS_CHECK_MSG(flush_tx(pg, b, 3, errstr, sizeof(errstr)) == 0, "%s",
+                     errstr);
+        for (t = 1; t < 3; t++) {
+                snprintf(sql, sizeof(sql),
+                         "SELECT count(*) FROM f64s_text a JOIN %s b USING "
+                         "(f0) WHERE a.k = b.k AND float8send(a.f1) IS NOT "
+                         "DISTINCT FROM float8send(b.f1) AND float8send(a.f2) "
+                         "IS NOT DISTINCT FROM float8send(b.f2) AND "
+                         "float8send(a.f3) IS NOT DISTINCT FROM "
+                         "float8send(b.f3) AND float8send(a.f4) IS NOT "
+                         "DISTINCT FROM float8send(b.f4) AND float8send(a.f5) "
+                         "IS NOT DISTINCT FROM float8send(b.f5) AND "
+                         "float8send(a.f6) IS NOT DISTINCT FROM "
+                         "float8send(b.f6) AND a.s IS NOT DISTINCT FROM b.s",
+                         tables[t]);
+                RS_CHECK_INT(sql_ll("%s", sql), n);
+        }
+        RS_CHECK_INT(sql_ll("SELECT count(*) FROM f64s_runs WHERE f1 IS NULL"),
+                     sql_ll("SELECT count(*) FROM f64s_text WHERE f1 IS NULL"));
+        RS_CHECK(sql_ll("SELECT count(*) FROM f64s_runs WHERE f1 IS NULL") > 0);
+
+        /* A run into the text column: the row is dropped and the flush
+         * fails, naming it, as with single calls. */
+        rs_pg_batch_clear(b[2]);
+        rs_pg_batch_f64s(b[2], v, 3);
+        rs_pg_batch_i64(b[2], 1);
+        rs_pg_batch_f64s(b[2], v, 5);
+        RS_CHECK_INT(rs_pg_batch_row_end(b[2]), -1);
+        RS_CHECK_INT(rs_pg_batch_rows(b[2]), 0);
+        f64s_row(b[2], n, 1);
+        RS_CHECK_INT(flush_tx(pg, &b[2], 1, errstr, sizeof(errstr)), -1);
+        RS_CHECK_MSG(
+            strstr(errstr, "column s is text, given double precision") != NULL,
+            "%s", errstr);
+        for (t = 0; t < 3; t++)
+                rs_pg_batch_destroy(b[t]);
+}
+
 int main(void) {
         char          errstr[512] = "";
         rs_test_pg_t *tpg;
@@ -1084,6 +1190,7 @@ int main(void) {
         test_page_views(pg);
         test_aggregates(pg);
         test_typed(pg);
+        test_f64s(pg);
         test_flush_twice(pg);
         test_rollback_retry();
         test_positions(pg);

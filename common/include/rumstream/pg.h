@@ -106,6 +106,10 @@ void rs_pg_batch_i64(rs_pg_batch_t *b, int64_t v);
  *         rs_pg_timestamp() in a batch of text rows). */
 void rs_pg_batch_ts(rs_pg_batch_t *b, int64_t ms);
 void rs_pg_batch_f64(rs_pg_batch_t *b, double v); /* NAN/inf -> NULL */
+/** @brief The \p n values \p v, as n calls of rs_pg_batch_f64() would
+ *         append them, in one call (a typed batch checks and reserves
+ *         once for all of them). */
+void rs_pg_batch_f64s(rs_pg_batch_t *b, const double *v, size_t n);
 void rs_pg_batch_bool(rs_pg_batch_t *b, int v);
 void rs_pg_batch_bytea(rs_pg_batch_t *b, const void *buf, size_t len);
 void rs_pg_batch_null(rs_pg_batch_t *b);
