@@ -978,6 +978,17 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
                 const rs_metric_summary_t *m = &sums[i];
                 int                        rated =
                     metrics[i] < RS_METRIC_CNT && rs_metric_rated(metrics[i]);
+                /* The float columns, weight to poor, in one call. */
+                const double f[9] = {m->weight,
+                                     m->mean,
+                                     m->p50,
+                                     m->p75,
+                                     m->p95,
+                                     m->p99,
+                                     rated ? m->good : NAN,
+                                     rated ? m->needs_improvement : NAN,
+                                     rated ? m->poor : NAN};
+
                 rs_pg_batch_copy_values(a->b_aggs, a->b_views, key_from, key_to,
                                         5);
                 rs_pg_batch_str(a->b_aggs, m->name);
@@ -985,15 +996,7 @@ static int emit_seg(agg_t *a, const entry_t *e, const char *seg_type,
                                         1);
                 rs_pg_batch_str(a->b_aggs, m->unit);
                 rs_pg_batch_i64(a->b_aggs, m->samples);
-                rs_pg_batch_f64(a->b_aggs, m->weight);
-                rs_pg_batch_f64(a->b_aggs, m->mean);
-                rs_pg_batch_f64(a->b_aggs, m->p50);
-                rs_pg_batch_f64(a->b_aggs, m->p75);
-                rs_pg_batch_f64(a->b_aggs, m->p95);
-                rs_pg_batch_f64(a->b_aggs, m->p99);
-                rs_pg_batch_f64(a->b_aggs, rated ? m->good : NAN);
-                rs_pg_batch_f64(a->b_aggs, rated ? m->needs_improvement : NAN);
-                rs_pg_batch_f64(a->b_aggs, rated ? m->poor : NAN);
+                rs_pg_batch_f64s(a->b_aggs, f, 9);
                 rs_pg_batch_bytea(a->b_aggs, m->sketch, m->sketch_len);
                 rs_pg_batch_row_end(a->b_aggs);
         }
