@@ -1708,19 +1708,28 @@ static int64_t dr_long(struct dr *r) {
         return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
+/* Avro's doubles are IEEE 754 little endian: on a little-endian host,
+ * its bytes as they are (one load, not eight). */
 static double dr_double(struct dr *r) {
-        uint64_t u = 0;
-        double   d;
-        int      i;
+        double d;
 
         if (r->end - r->p < 8) {
                 r->ok = 0;
                 return NAN;
         }
-        for (i = 7; i >= 0; i--)
-                u = (u << 8) | r->p[i];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(&d, r->p, sizeof(d));
+#else
+        {
+                uint64_t u = 0;
+                int      i;
+
+                for (i = 7; i >= 0; i--)
+                        u = (u << 8) | r->p[i];
+                memcpy(&d, &u, sizeof(d));
+        }
+#endif
         r->p += 8;
-        memcpy(&d, &u, sizeof(d));
         return d;
 }
 
