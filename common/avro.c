@@ -1396,12 +1396,15 @@ static int utf8_ok(const unsigned char *s, size_t len) {
                 unsigned c;
                 size_t   n, k;
 
-                if (len - i >= 8) {
+                if (len >= 8) {
+                        /* Eight bytes at a time; the last few as the last
+                         * eight, which overlap bytes already checked. */
                         uint64_t w;
-                        memcpy(&w, s + i, 8);
+                        size_t   at = len - i >= 8 ? i : len - 8;
+                        memcpy(&w, s + at, 8);
                         /* no byte >= 0x80 and no zero byte */
                         if (!(w & hi) && !((w - lo) & ~w & hi)) {
-                                i += 8;
+                                i = at + 8;
                                 continue;
                         }
                 }

@@ -950,6 +950,102 @@ static void test_large_value(rs_avro_registry_t *reg) {
         rs_avro_decoder_destroy(dec);
 }
 
+/*
+ * rs_avro_utf8_valid against a byte-at-a-time reference (RFC 3629, and no
+ * NUL, which no string of ours may hold) on strings built from ASCII runs,
+ * characters of every length and broken sequences, at every offset and
+ * length around the eight-byte steps of the fast path.
+ */
+static int ref_utf8(const unsigned char *s, size_t len) {
+        size_t i = 0, k, n;
+
+        while (i < len) {
+                unsigned c = s[i];
+                uint32_t cp;
+
+                if (c == 0)
+                        return 0;
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf)
+                        n = 1, cp = c & 0x1f;
+                else if (c >= 0xe0 && c <= 0xef)
+                        n = 2, cp = c & 0x0f;
+                else if (c >= 0xf0 && c <= 0xf4)
+                        n = 3, cp = c & 0x07;
+                else
+                        return 0;
+                if (len - i - 1 < n)
+                        return 0;
+                for (k = 1; k <= n; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return 0;
+                        cp = (cp << 6) | (s[i + k] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+                    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                        return 0;
+                i += n + 1;
+        }
+        return 1;
+}
+
+static void test_utf8(void) {
+        static const char *const pieces[] = {
+            "\xc3\xa9",         /* é */
+            "\xe2\x82\xac",     /* € */
+            "\xf0\x9f\x98\x80", /* U+1F600 */
+            "\xf4\x8f\xbf\xbf", /* U+10FFFF */
+            "\xc0\xaf",         /* overlong / */
+            "\xe0\x80\xaf",     /* overlong / */
+            "\xed\xa0\x80",     /* surrogate */
+            "\xf4\x90\x80\x80", /* above U+10FFFF */
+            "\x80",             /* stray continuation */
+            "\xe2\x82",         /* cut short */
+            "\xff",
+            "\0",
+        };
+        unsigned char buf[64];
+        uint64_t      x     = 0x2545f4914f6cdd1dULL;
+        long          valid = 0, invalid = 0, r;
+
+        for (r = 0; r < 200000; r++) {
+                size_t len = 0, want;
+
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                want = (size_t)(x % 40);
+                while (len < want) {
+                        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                        if (x % 8 != 0 || r % 3 == 0) {
+                                buf[len++] = (unsigned char)(0x20 + x % 95);
+                        } else {
+                                const char *p = pieces[(x >> 8) % 12];
+                                size_t      plen =
+                                    (x >> 8) % 12 == 11 ? 1 : strlen(p);
+                                if (len + plen > sizeof(buf))
+                                        break;
+                                memcpy(buf + len, p, plen);
+                                len += plen;
+                        }
+                }
+                {
+                        int got = rs_avro_utf8_valid(buf, len);
+                        int exp = ref_utf8(buf, len);
+
+                        RS_CHECK_MSG(got == exp, "string %ld, %zu bytes", r,
+                                     len);
+                        if (exp)
+                                valid++;
+                        else
+                                invalid++;
+                }
+        }
+        /* Both outcomes common enough for the comparison to mean something. */
+        RS_CHECK(valid > 50000 && invalid > 50000);
+}
+
 int main(void) {
         char                errstr[512];
         rs_avro_registry_t *reg;
@@ -971,6 +1067,7 @@ int main(void) {
         test_registry_errors(reg);
         test_no_alloc(reg);
         test_large_value(reg);
+        test_utf8();
 
         rs_avro_registry_destroy(reg);
         return RS_TEST_DONE();
