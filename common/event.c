@@ -1134,9 +1134,20 @@ static inline void w_raw(wbuf_t *w, const void *src, size_t n) {
 
 static void w_long(wbuf_t *w, int64_t v) {
         uint64_t      z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-        unsigned char tmp[10];
+        unsigned char tmp[10], *p;
         size_t        n = 0;
 
+        /* Room for the longest: written in place. */
+        if (w->len + sizeof(tmp) <= w->size) {
+                p = w->p + w->len;
+                while (z > 0x7f) {
+                        *p++ = (unsigned char)(z | 0x80);
+                        z >>= 7;
+                }
+                *p++   = (unsigned char)z;
+                w->len = (size_t)(p - w->p);
+                return;
+        }
         while (z > 0x7f) {
                 tmp[n++] = (unsigned char)(z | 0x80);
                 z >>= 7;
