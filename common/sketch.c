@@ -704,9 +704,10 @@ static inline int add_input_ok(double value, double weight) {
 }
 
 /* rs_sketch_add() of a good value and weight; idx is the value's bucket
- * (unused at or below RS_SKETCH_MIN_VALUE). */
+ * (unused at or below RS_SKETCH_MIN_VALUE), whole is_small_int(weight),
+ * worked out once by a caller that adds the weight to several sketches. */
 static inline int add_checked(rs_sketch_t *sk, double value, double weight,
-                              int32_t idx) {
+                              int32_t idx, int whole) {
         double count = sk->count + weight;
         double sum   = sk->sum + value * weight;
 
@@ -722,7 +723,7 @@ static inline int add_checked(rs_sketch_t *sk, double value, double weight,
                 value += 0.0; /* -0.0 becomes +0.0, so min never reads -0 */
         }
 
-        if (!sk->frac && !is_small_int(weight))
+        if (!whole)
                 sk->frac = 1;
         sk->count = count;
         sk->sum   = sum;
@@ -738,19 +739,21 @@ int rs_sketch_add(rs_sketch_t *sk, double value, double weight) {
                 return -1;
         return add_checked(sk, value, weight,
                            value > RS_SKETCH_MIN_VALUE ? value_index(sk, value)
-                                                       : 0);
+                                                       : 0,
+                           is_small_int(weight));
 }
 
 int rs_sketch_add_many(rs_sketch_t *const *sks, size_t n, double value,
                        double weight) {
         int32_t idx = 0;
         size_t  i;
-        int     ret = 0;
+        int     ret = 0, whole;
 
         if (!add_input_ok(value, weight))
                 return -1;
         if (n == 0)
                 return 0;
+        whole = is_small_int(weight);
         /* One logarithm for all: sketches of one accuracy agree on it. */
         if (value > RS_SKETCH_MIN_VALUE) {
                 idx = value_index(sks[0], value);
@@ -766,7 +769,7 @@ int rs_sketch_add_many(rs_sketch_t *const *sks, size_t n, double value,
                 if (value > RS_SKETCH_MIN_VALUE &&
                     sks[i]->inv_log_gamma != sks[0]->inv_log_gamma)
                         k = value_index(sks[i], value);
-                if (add_checked(sks[i], value, weight, k) == -1)
+                if (add_checked(sks[i], value, weight, k, whole) == -1)
                         ret = -1;
         }
         return ret;
