@@ -879,16 +879,39 @@ static void bin_null(rs_pg_batch_t *b, char type) {
                 bin_end(b, at, -1);
 }
 
+/* How many of the \p len bytes at \p p are ASCII before the first that
+ * is not: eight at a time. */
+static size_t ascii_prefix(const unsigned char *p, size_t len) {
+        const uint64_t hi = 0x8080808080808080ull;
+        size_t         i  = 0;
+        uint64_t       w;
+
+        for (; len - i >= 8; i += 8) {
+                memcpy(&w, p + i, 8);
+                if (w & hi)
+                        break;
+        }
+        while (i < len && p[i] < 0x80)
+                i++;
+        return i;
+}
+
 /* The text of \p s as UTF-8, invalid sequences replaced by U+FFFD. */
 static void bin_str(rs_pg_batch_t *b, const char *s) {
-        const unsigned char *p = (const unsigned char *)s;
+        const unsigned char *p   = (const unsigned char *)s;
+        size_t               len = strlen(s), n;
         size_t               at;
         char                *out;
 
         /* Worst case: every byte becomes U+FFFD (3 bytes). */
-        if ((at = bin_begin(b, 't', strlen(s) * 3)) == (size_t)-1)
+        if ((at = bin_begin(b, 't', len * 3)) == (size_t)-1)
                 return;
         out = b->buf + at;
+        /* Most text is ASCII: copied in one piece as far as it is. */
+        n = ascii_prefix(p, len);
+        memcpy(out, p, n);
+        out += n;
+        p += n;
         while (*p) {
                 const unsigned char *run = p;
 

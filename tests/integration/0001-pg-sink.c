@@ -636,8 +636,12 @@ static void typed_row(rs_pg_batch_t *b, rs_pg_batch_t *c, int i) {
                 rs_pg_batch_null(b);
         else
                 rs_pg_batch_bytea(b, bytes, n);
-        rs_pg_batch_str(b, i % 7 == 0 ? "z\xc3\xbcrich \xe2\x82\xac \xff bad"
-                                      : "plain");
+        rs_pg_batch_str(
+            b, i % 7 == 0   ? "z\xc3\xbcrich \xe2\x82\xac \xff bad"
+               : i % 7 == 1 ? "sixteen ascii by\xe2\x82\xac then bad \xff\xc3"
+               : i % 7 == 2 ? "exactly8"
+               : i % 7 == 3 ? "eight+1\xc3\xa9 and a cut \xe2\x82"
+                            : "plain");
         /* c: (k, s) copied from b's open row, then its own values. */
         rs_pg_batch_copy_values(c, b, from, to, 2);
         rs_pg_batch_ts(c, (int64_t)i * 60000);
@@ -708,6 +712,14 @@ static void test_typed(rs_pg_t *pg) {
         RS_CHECK_INT(sql_ll("SELECT count(*) FROM typed_b WHERE s2 = "
                             "'z\xc3\xbcrich \xe2\x82\xac \xef\xbf\xbd bad'"),
                      (n + 6) / 7);
+        RS_CHECK_INT(sql_ll("SELECT count(*) FROM typed_b WHERE s2 = "
+                            "'sixteen ascii by\xe2\x82\xac then bad "
+                            "\xef\xbf\xbd\xef\xbf\xbd'"),
+                     (n + 5) / 7);
+        RS_CHECK_INT(
+            sql_ll("SELECT count(*) FROM typed_b WHERE s2 = "
+                   "'eight+1\xc3\xa9 and a cut \xef\xbf\xbd\xef\xbf\xbd'"),
+            (n + 4) / 7);
         RS_CHECK_INT(sql_ll("SELECT count(*) FROM typed_b WHERE ts = "
                             "'1970-01-01T00:00:00Z'"),
                      (n + 10) / 11);
